@@ -1,0 +1,24 @@
+//! Schema migrations, one per file (sea-orm-migration names a migration after
+//! its file). The same statements run on SQLite and PostgreSQL; where the two
+//! differ (triggers), the migration says so.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_create_directory;
+mod m20261127_000002_create_tickets;
+mod m20261127_000003_create_idempotency_records;
+mod m20261127_000004_make_ticket_events_append_only;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261127_000001_create_directory::Migration),
+            Box::new(m20261127_000002_create_tickets::Migration),
+            Box::new(m20261127_000003_create_idempotency_records::Migration),
+            Box::new(m20261127_000004_make_ticket_events_append_only::Migration),
+        ]
+    }
+}
