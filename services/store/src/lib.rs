@@ -9,6 +9,7 @@
 //!   work together without calling each other.
 
 pub mod entity;
+pub mod events;
 pub mod idempotency;
 pub mod migration;
 pub mod model;

@@ -1,0 +1,426 @@
+//! The proto impl of `kerndesk.intake.v1.Tickets`: authorise, parse, call
+//! the queries, convert. Domain errors become `Status` in one place
+//! ([`kerndesk_runtime::errors`]).
+
+use std::collections::HashMap;
+
+use kerndesk_proto::intake::v1 as pb;
+use kerndesk_proto::intake::v1::tickets_server::Tickets;
+use kerndesk_proto::reason;
+use kerndesk_runtime::auth::Caller;
+use kerndesk_runtime::{AppContext, Error, Violations, paging};
+use kerndesk_store::entity::{comment, rating, ticket};
+use kerndesk_store::idempotency::{self, IdempotencyKey};
+use prost::Message;
+use tonic::{Request, Response, Status};
+
+use super::queries::{self, Created, ListFilter};
+use super::rules::{self, NewTicket, RequestId, Visibility};
+use crate::convert;
+
+pub struct TicketsApi {
+    ctx: AppContext,
+}
+
+impl TicketsApi {
+    pub fn new(ctx: AppContext) -> Self {
+        Self { ctx }
+    }
+}
+
+#[tonic::async_trait]
+impl Tickets for TicketsApi {
+    async fn create_ticket(
+        &self,
+        request: Request<pb::CreateTicketRequest>,
+    ) -> Result<Response<pb::CreateTicketResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let ticket = self.file_ticket(&caller, req).await?;
+        Ok(Response::new(pb::CreateTicketResponse {
+            ticket: Some(ticket),
+        }))
+    }
+
+    async fn get_ticket(
+        &self,
+        request: Request<pb::GetTicketRequest>,
+    ) -> Result<Response<pb::GetTicketResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let id = request.into_inner().id;
+        let db = self.ctx.store.connection();
+        let t = queries::visible_ticket(db, id, &Visibility::of(&caller)).await?;
+        let rating = queries::rating_of(db, id).await?;
+        let comments = queries::comments_of(db, id).await?;
+        Ok(Response::new(pb::GetTicketResponse {
+            ticket: Some(ticket_to_pb(t, rating)),
+            comments: comments.into_iter().map(comment_to_pb).collect(),
+        }))
+    }
+
+    async fn list_tickets(
+        &self,
+        request: Request<pb::ListTicketsRequest>,
+    ) -> Result<Response<pb::ListTicketsResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let (filter, fingerprint) = parse_list_filter(&req, &caller)?;
+        let size = paging::page_size(req.page_size, 50, 500)?;
+        let before = paging::decode(&req.page_token, &fingerprint)?
+            .map(|id| {
+                id.parse::<i64>()
+                    .map_err(|_| Error::InvalidPageToken("not a token this service issued".into()))
+            })
+            .transpose()?;
+        let db = self.ctx.store.connection();
+        let mut rows =
+            queries::list_tickets(db, &Visibility::of(&caller), &filter, before, size + 1).await?;
+        let next_page_token = if rows.len() as u64 > size {
+            rows.truncate(size as usize);
+            paging::encode(
+                &rows.last().expect("page is not empty").id.to_string(),
+                &fingerprint,
+            )
+        } else {
+            String::new()
+        };
+        let mut ratings: HashMap<i64, rating::Model> =
+            queries::ratings_of(db, rows.iter().map(|t| t.id).collect())
+                .await?
+                .into_iter()
+                .map(|r| (r.ticket_id, r))
+                .collect();
+        Ok(Response::new(pb::ListTicketsResponse {
+            tickets: rows
+                .into_iter()
+                .map(|t| {
+                    let r = ratings.remove(&t.id);
+                    ticket_to_pb(t, r)
+                })
+                .collect(),
+            next_page_token,
+        }))
+    }
+
+    async fn add_comment(
+        &self,
+        request: Request<pb::AddCommentRequest>,
+    ) -> Result<Response<pb::AddCommentResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let request_id = RequestId::parse(&req.request_id)
+            .map_err(|why| v.add("request_id", why))
+            .ok();
+        let body = req.body.trim().to_owned();
+        let chars = body.chars().count();
+        v.check(
+            (1..=rules::COMMENT_MAX_CHARS).contains(&chars),
+            "body",
+            format!(
+                "must be 1-{} characters, is {chars}",
+                rules::COMMENT_MAX_CHARS
+            ),
+        );
+        v.finish()?;
+        let request_id = request_id.expect("checked above");
+        let key = idempotency_key(&caller, "AddComment", &request_id);
+        let hash = payload_hash(&pb::AddCommentRequest {
+            request_id: String::new(),
+            ..req.clone()
+        });
+        let store = &self.ctx.store;
+        let outcome = match queries::earlier_call(store, &key, &hash).await? {
+            Some(earlier) => earlier,
+            None => {
+                queries::add_comment(
+                    store,
+                    &caller,
+                    &Visibility::of(&caller),
+                    &key,
+                    &hash,
+                    req.ticket_id,
+                    body,
+                    self.ctx.clock.now(),
+                )
+                .await?
+            }
+        };
+        let comment = match outcome {
+            Created::New(c) => c,
+            Created::Replay(id) => queries::comment_by_id(store.connection(), id).await?,
+            Created::Conflict => return Err(request_id_reused().into()),
+        };
+        Ok(Response::new(pb::AddCommentResponse {
+            comment: Some(comment_to_pb(comment)),
+        }))
+    }
+
+    async fn rate_ticket(
+        &self,
+        request: Request<pb::RateTicketRequest>,
+    ) -> Result<Response<pb::RateTicketResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        v.check((1..=5).contains(&req.score), "score", "must be 1-5");
+        let remark = req.remark.trim().to_owned();
+        v.check(
+            remark.chars().count() <= rules::REMARK_MAX_CHARS,
+            "remark",
+            format!("must be at most {} characters", rules::REMARK_MAX_CHARS),
+        );
+        v.finish()?;
+        let (t, rating) = queries::rate_ticket(
+            &self.ctx.store,
+            &caller,
+            &Visibility::of(&caller),
+            req.ticket_id,
+            req.score,
+            remark,
+            self.ctx.clock.now(),
+        )
+        .await?;
+        Ok(Response::new(pb::RateTicketResponse {
+            ticket: Some(ticket_to_pb(t, Some(rating))),
+        }))
+    }
+
+    async fn withdraw_ticket(
+        &self,
+        request: Request<pb::WithdrawTicketRequest>,
+    ) -> Result<Response<pb::WithdrawTicketResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        v.check(req.version >= 0, "version", "must not be negative");
+        let reason_text = req.reason.trim().to_owned();
+        v.check(
+            reason_text.chars().count() <= rules::REASON_MAX_CHARS,
+            "reason",
+            format!("must be at most {} characters", rules::REASON_MAX_CHARS),
+        );
+        v.finish()?;
+        let t = queries::withdraw_ticket(
+            &self.ctx.store,
+            &caller,
+            &Visibility::of(&caller),
+            req.ticket_id,
+            req.version,
+            (!reason_text.is_empty()).then_some(reason_text),
+            self.ctx.clock.now(),
+        )
+        .await?;
+        let rating = queries::rating_of(self.ctx.store.connection(), t.id).await?;
+        Ok(Response::new(pb::WithdrawTicketResponse {
+            ticket: Some(ticket_to_pb(t, rating)),
+        }))
+    }
+}
+
+impl TicketsApi {
+    /// CreateTicket for an authenticated caller (also used by the demo loader).
+    pub async fn file_ticket(
+        &self,
+        caller: &Caller,
+        req: pb::CreateTicketRequest,
+    ) -> Result<pb::Ticket, Error> {
+        let store = &self.ctx.store;
+        let hash = payload_hash(&pb::CreateTicketRequest {
+            request_id: String::new(),
+            ..req.clone()
+        });
+        // A retry is answered from the record before anything else is
+        // checked: the catalogue may have changed since the first call.
+        if let Ok(request_id) = RequestId::parse(&req.request_id) {
+            let key = idempotency_key(caller, "CreateTicket", &request_id);
+            if let Some(earlier) = queries::earlier_call(store, &key, &hash).await? {
+                return self.created_ticket(earlier).await;
+            }
+        }
+
+        let mut v = Violations::default();
+        let parsed = NewTicket::parse(&req, &mut v);
+        let draft_for_refs = parsed.clone();
+        if parsed.as_ref().is_some_and(|t| t.on_behalf_of.is_some()) {
+            rules::may_file_on_behalf(caller)?;
+        }
+        // Catalogue and directory checks need a syntactically valid ticket;
+        // report the syntax first, then the references.
+        let Some(t) = draft_for_refs else {
+            return Err(Error::InvalidFields(v.into_vec()));
+        };
+        let reporter = queries::check_references(store.connection(), &t, caller, &mut v).await?;
+        v.finish()?;
+        let Some(reporter) = reporter else {
+            return Err(Error::FailedPrecondition {
+                reason: reason::NOT_IN_DIRECTORY,
+                message: format!(
+                    "{} is not an active employee in the directory; ask an admin to import them",
+                    caller.subject
+                ),
+            });
+        };
+
+        let key = idempotency_key(caller, "CreateTicket", &t.request_id);
+        let outcome = queries::create_ticket(
+            store,
+            &key,
+            &hash,
+            &t,
+            &reporter,
+            &caller.subject,
+            self.ctx.clock.now(),
+        )
+        .await?;
+        if let Created::New(row) = &outcome {
+            tracing::info!(
+                ticket = row.id,
+                application = %row.application,
+                priority = %row.priority,
+                "ticket filed"
+            );
+        }
+        self.created_ticket(outcome).await
+    }
+
+    async fn created_ticket(&self, outcome: Created<ticket::Model>) -> Result<pb::Ticket, Error> {
+        let db = self.ctx.store.connection();
+        match outcome {
+            Created::New(t) => Ok(ticket_to_pb(t, None)),
+            Created::Replay(id) => {
+                let t = kerndesk_store::entity::ticket::Entity::find_by_id(id)
+                    .one(db)
+                    .await?
+                    .ok_or_else(|| {
+                        Error::Internal(format!("ticket {id} of a request id is gone"))
+                    })?;
+                let rating = queries::rating_of(db, id).await?;
+                Ok(ticket_to_pb(t, rating))
+            }
+            Created::Conflict => Err(request_id_reused()),
+        }
+    }
+}
+
+use sea_orm::EntityTrait as _;
+
+fn idempotency_key(caller: &Caller, operation: &'static str, id: &RequestId) -> IdempotencyKey {
+    IdempotencyKey {
+        caller: caller.subject.clone(),
+        operation,
+        request_id: id.as_str().to_owned(),
+    }
+}
+
+/// Fingerprint of a request without its request id: prost encodes a message
+/// deterministically, so equal payloads hash equally.
+fn payload_hash<M: Message>(without_request_id: &M) -> String {
+    idempotency::payload_hash(&without_request_id.encode_to_vec())
+}
+
+fn request_id_reused() -> Error {
+    Error::AlreadyExists {
+        reason: reason::REQUEST_ID_REUSED,
+        message: "this request_id was already used with a different payload".into(),
+    }
+}
+
+/// The filters of a list request and their fingerprint for the page token.
+fn parse_list_filter(
+    req: &pb::ListTicketsRequest,
+    caller: &Caller,
+) -> Result<(ListFilter, String), Error> {
+    let mut v = Violations::default();
+    let mut statuses = Vec::new();
+    for (i, s) in req.statuses.iter().enumerate() {
+        match convert::status_from_pb(*s) {
+            Some(status) => statuses.push(status),
+            None => v.add(
+                format!("statuses[{i}]"),
+                format!("{s} is not a ticket status"),
+            ),
+        }
+    }
+    let application = match req.application.trim() {
+        "" => None,
+        code if rules::is_code(code) => Some(code.to_owned()),
+        _ => {
+            v.add("application", "is not a catalogue code");
+            None
+        }
+    };
+    let reporter = match req.reporter.trim() {
+        "" => None,
+        id if rules::is_employee_id(id) => Some(id.to_owned()),
+        _ => {
+            v.add("reporter", "is not an employee id");
+            None
+        }
+    };
+    let mut when = |ts: &Option<prost_types::Timestamp>, field: &str| {
+        ts.as_ref().and_then(|ts| {
+            let parsed = convert::from_timestamp(ts);
+            if parsed.is_none() {
+                v.add(field, "is not a valid timestamp");
+            }
+            parsed
+        })
+    };
+    let created_after = when(&req.created_after, "created_after");
+    let created_before = when(&req.created_before, "created_before");
+    v.finish()?;
+    let fingerprint = format!(
+        "{}|{:?}|{:?}|{:?}|{:?}|{:?}",
+        caller.subject, req.statuses, application, reporter, created_after, created_before
+    );
+    Ok((
+        ListFilter {
+            statuses,
+            application,
+            reporter,
+            created_after,
+            created_before,
+        },
+        fingerprint,
+    ))
+}
+
+pub fn ticket_to_pb(t: ticket::Model, rating: Option<rating::Model>) -> pb::Ticket {
+    pb::Ticket {
+        id: t.id,
+        category: convert::category_to_pb(&t.category).into(),
+        impact: convert::impact_to_pb(&t.impact).into(),
+        urgency: convert::urgency_to_pb(&t.urgency).into(),
+        priority: convert::priority_to_pb(&t.priority).into(),
+        channel: convert::channel_to_pb(&t.channel).into(),
+        status: convert::status_to_pb(&t.status).into(),
+        application: t.application,
+        module: t.module.unwrap_or_default(),
+        topic: t.topic.unwrap_or_default(),
+        title: t.title,
+        description: t.description,
+        reporter: t.reporter,
+        created_by: t.created_by,
+        department: t.department,
+        assignee: t.assignee.unwrap_or_default(),
+        version: t.version,
+        create_time: Some(convert::timestamp(t.created_at)),
+        update_time: Some(convert::timestamp(t.updated_at)),
+        rating: rating.map(|r| pb::Rating {
+            score: r.score,
+            remark: r.remark,
+            create_time: Some(convert::timestamp(r.created_at)),
+        }),
+    }
+}
+
+pub fn comment_to_pb(c: comment::Model) -> pb::Comment {
+    pb::Comment {
+        id: c.id,
+        ticket_id: c.ticket_id,
+        author: c.author,
+        body: c.body,
+        create_time: Some(convert::timestamp(c.created_at)),
+    }
+}

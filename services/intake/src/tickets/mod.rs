@@ -1,0 +1,5 @@
+//! `kerndesk.intake.v1.Tickets`.
+
+pub mod api;
+pub mod queries;
+pub mod rules;

@@ -1,0 +1,450 @@
+//! Intake's reads and writes. Each write is one transaction that changes the
+//! ticket and appends its event.
+
+use chrono::{DateTime, Utc};
+use kerndesk_proto::reason;
+use kerndesk_runtime::auth::Caller;
+use kerndesk_runtime::{Error, Violations};
+use kerndesk_store::Store;
+use kerndesk_store::entity::{
+    application, application_module, application_topic, comment, employee, rating, ticket,
+};
+use kerndesk_store::events::{self, NewEvent};
+use kerndesk_store::idempotency::{self, IdempotencyKey, Seen};
+use kerndesk_store::model::{EventKind, TicketStatus};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+};
+
+use super::rules::{self, NewTicket, Visibility};
+
+/// Who a new ticket is for, as the directory knows them.
+#[derive(Debug, Clone)]
+pub struct Reporter {
+    pub id: String,
+    pub department: String,
+}
+
+/// Checks what the ticket refers to against the catalogue and the directory,
+/// adding to `v`. Returns the reporter when they are an active employee.
+pub async fn check_references<C: ConnectionTrait>(
+    db: &C,
+    t: &NewTicket,
+    caller: &Caller,
+    v: &mut Violations,
+) -> Result<Option<Reporter>, Error> {
+    let app = application::Entity::find_by_id(t.application.clone())
+        .one(db)
+        .await?
+        .filter(|a| a.active);
+    if app.is_none() {
+        v.add("application", "no active application with this code");
+    } else {
+        if let Some(module) = &t.module {
+            let found =
+                application_module::Entity::find_by_id((t.application.clone(), module.clone()))
+                    .one(db)
+                    .await?
+                    .filter(|m| m.active);
+            v.check(
+                found.is_some(),
+                "module",
+                format!("not an active module of {}", t.application),
+            );
+        }
+        if let Some(topic) = &t.topic {
+            let found =
+                application_topic::Entity::find_by_id((t.application.clone(), topic.clone()))
+                    .one(db)
+                    .await?
+                    .filter(|m| m.active);
+            v.check(
+                found.is_some(),
+                "topic",
+                format!("not an active topic of {}", t.application),
+            );
+        }
+    }
+    let reporter_id = t.on_behalf_of.as_deref().unwrap_or(&caller.subject);
+    let reporter = employee::Entity::find_by_id(reporter_id.to_owned())
+        .one(db)
+        .await?
+        .filter(|e| e.active);
+    if reporter.is_none() && t.on_behalf_of.is_some() {
+        v.add("on_behalf_of", "no active employee with this id");
+    }
+    Ok(reporter.map(|e| Reporter {
+        id: e.id,
+        department: e.department,
+    }))
+}
+
+/// What a create call with a request id came to.
+pub enum Created<T> {
+    New(T),
+    /// An earlier call with this request id and payload made resource `id`.
+    Replay(i64),
+    /// The request id was used before with another payload.
+    Conflict,
+}
+
+/// Looks for an earlier call with this request id.
+pub async fn earlier_call<T>(
+    store: &Store,
+    key: &IdempotencyKey,
+    hash: &str,
+) -> Result<Option<Created<T>>, Error> {
+    Ok(
+        match idempotency::find(store.connection(), key, hash).await? {
+            Some(Seen::Replay(id)) => Some(Created::Replay(id)),
+            Some(Seen::Conflict) => Some(Created::Conflict),
+            None => None,
+        },
+    )
+}
+
+/// Records the request id in `txn`; when another call with it won the race,
+/// rolls back and answers with that call's result.
+async fn finish_create<T>(
+    txn: DatabaseTransaction,
+    store: &Store,
+    key: &IdempotencyKey,
+    hash: &str,
+    resource_id: i64,
+    created: T,
+) -> Result<Created<T>, Error> {
+    if idempotency::record(&txn, key, hash, resource_id).await? {
+        txn.commit().await?;
+        return Ok(Created::New(created));
+    }
+    txn.rollback().await?;
+    earlier_call(store, key, hash)
+        .await?
+        .ok_or_else(|| Error::Internal("idempotency record vanished after a conflict".into()))
+}
+
+pub async fn create_ticket(
+    store: &Store,
+    key: &IdempotencyKey,
+    hash: &str,
+    t: &NewTicket,
+    reporter: &Reporter,
+    created_by: &str,
+    now: DateTime<Utc>,
+) -> Result<Created<ticket::Model>, Error> {
+    let txn = store.begin_write().await?;
+    let row = ticket::ActiveModel {
+        application: Set(t.application.clone()),
+        module: Set(t.module.clone()),
+        topic: Set(t.topic.clone()),
+        title: Set(t.title.clone()),
+        description: Set(t.description.clone()),
+        category: Set(t.category.as_str().to_owned()),
+        impact: Set(t.impact.as_str().to_owned()),
+        urgency: Set(t.urgency.as_str().to_owned()),
+        priority: Set(t.priority.as_str().to_owned()),
+        channel: Set(t.channel.as_str().to_owned()),
+        status: Set(TicketStatus::New.as_str().to_owned()),
+        reporter: Set(reporter.id.clone()),
+        created_by: Set(created_by.to_owned()),
+        department: Set(reporter.department.clone()),
+        assignee: Set(None),
+        version: Set(1),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    events::append(
+        &txn,
+        NewEvent {
+            ticket_id: row.id,
+            kind: EventKind::Created,
+            actor: created_by.to_owned(),
+            from_status: None,
+            to_status: Some(TicketStatus::New),
+            note: None,
+            at: now,
+        },
+    )
+    .await?;
+    // Delivered on commit: wakes the router at once instead of at its next poll.
+    kerndesk_store::notify(
+        &txn,
+        kerndesk_store::NEW_TICKET_CHANNEL,
+        &row.id.to_string(),
+    )
+    .await?;
+    let id = row.id;
+    finish_create(txn, store, key, hash, id, row).await
+}
+
+/// A ticket the caller may see, else NOT_FOUND (whether it exists or not:
+/// an employee learns nothing about other people's tickets).
+pub async fn visible_ticket<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    visibility: &Visibility,
+) -> Result<ticket::Model, Error> {
+    ticket::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .filter(|t| visibility.allows(t))
+        .ok_or_else(|| Error::not_found("ticket", id))
+}
+
+pub async fn rating_of<C: ConnectionTrait>(
+    db: &C,
+    ticket_id: i64,
+) -> Result<Option<rating::Model>, Error> {
+    Ok(rating::Entity::find_by_id(ticket_id).one(db).await?)
+}
+
+pub async fn ratings_of<C: ConnectionTrait>(
+    db: &C,
+    ticket_ids: Vec<i64>,
+) -> Result<Vec<rating::Model>, Error> {
+    if ticket_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(rating::Entity::find()
+        .filter(rating::Column::TicketId.is_in(ticket_ids))
+        .all(db)
+        .await?)
+}
+
+pub async fn comments_of<C: ConnectionTrait>(
+    db: &C,
+    ticket_id: i64,
+) -> Result<Vec<comment::Model>, Error> {
+    Ok(comment::Entity::find()
+        .filter(comment::Column::TicketId.eq(ticket_id))
+        .order_by_asc(comment::Column::Id)
+        .all(db)
+        .await?)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    pub statuses: Vec<TicketStatus>,
+    pub application: Option<String>,
+    pub reporter: Option<String>,
+    pub created_after: Option<DateTime<Utc>>,
+    pub created_before: Option<DateTime<Utc>>,
+}
+
+/// Newest first, keyset on the id: a page never repeats or skips a ticket
+/// that existed when paging began, however many are created meanwhile
+/// (new ones get higher ids, before the cursor).
+pub async fn list_tickets<C: ConnectionTrait>(
+    db: &C,
+    visibility: &Visibility,
+    filter: &ListFilter,
+    before_id: Option<i64>,
+    limit: u64,
+) -> Result<Vec<ticket::Model>, Error> {
+    let mut query = ticket::Entity::find();
+    if !visibility.all {
+        let s = &visibility.subject;
+        let mut may_see = Condition::any()
+            .add(ticket::Column::Reporter.eq(s))
+            .add(ticket::Column::CreatedBy.eq(s));
+        if visibility.assigned_to_me {
+            may_see = may_see.add(ticket::Column::Assignee.eq(s));
+        }
+        if visibility.with_supplier {
+            may_see = may_see.add(ticket::Column::Status.eq(TicketStatus::WithSupplier.as_str()));
+        }
+        query = query.filter(may_see);
+    }
+    if !filter.statuses.is_empty() {
+        query = query.filter(
+            ticket::Column::Status.is_in(filter.statuses.iter().map(|s| s.as_str().to_owned())),
+        );
+    }
+    if let Some(app) = &filter.application {
+        query = query.filter(ticket::Column::Application.eq(app));
+    }
+    if let Some(reporter) = &filter.reporter {
+        query = query.filter(ticket::Column::Reporter.eq(reporter));
+    }
+    if let Some(after) = filter.created_after {
+        query = query.filter(ticket::Column::CreatedAt.gte(after));
+    }
+    if let Some(before) = filter.created_before {
+        query = query.filter(ticket::Column::CreatedAt.lt(before));
+    }
+    if let Some(id) = before_id {
+        query = query.filter(ticket::Column::Id.lt(id));
+    }
+    Ok(query
+        .order_by_desc(ticket::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Bumps version and update time, only if nobody changed the ticket since
+/// it was read; ABORTED otherwise.
+async fn bump<C: ConnectionTrait>(
+    db: &C,
+    t: &ticket::Model,
+    new_status: Option<TicketStatus>,
+    now: DateTime<Utc>,
+) -> Result<(), Error> {
+    let mut update = ticket::Entity::update_many()
+        .col_expr(ticket::Column::Version, Expr::value(t.version + 1))
+        .col_expr(ticket::Column::UpdatedAt, Expr::value(now));
+    if let Some(status) = new_status {
+        update = update.col_expr(ticket::Column::Status, Expr::value(status.as_str()));
+    }
+    let result = update
+        .filter(ticket::Column::Id.eq(t.id))
+        .filter(ticket::Column::Version.eq(t.version))
+        .exec(db)
+        .await?;
+    if result.rows_affected != 1 {
+        let actual = ticket::Entity::find_by_id(t.id)
+            .one(db)
+            .await?
+            .map_or(t.version, |t| t.version);
+        return Err(Error::stale_version(t.version, actual));
+    }
+    Ok(())
+}
+
+pub async fn withdraw_ticket(
+    store: &Store,
+    caller: &Caller,
+    visibility: &Visibility,
+    id: i64,
+    expected_version: i64,
+    reason_text: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<ticket::Model, Error> {
+    let txn = store.begin_write().await?;
+    let t = visible_ticket(&txn, id, visibility).await?;
+    let from = rules::check_withdraw(caller, &t)?;
+    if expected_version != 0 && expected_version != t.version {
+        return Err(Error::stale_version(expected_version, t.version));
+    }
+    bump(&txn, &t, Some(TicketStatus::Withdrawn), now).await?;
+    events::append(
+        &txn,
+        NewEvent {
+            ticket_id: id,
+            kind: EventKind::Withdrawn,
+            actor: caller.subject.clone(),
+            from_status: Some(from),
+            to_status: Some(TicketStatus::Withdrawn),
+            note: reason_text,
+            at: now,
+        },
+    )
+    .await?;
+    let updated = visible_ticket(&txn, id, visibility).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+pub async fn rate_ticket(
+    store: &Store,
+    caller: &Caller,
+    visibility: &Visibility,
+    id: i64,
+    score: i32,
+    remark: String,
+    now: DateTime<Utc>,
+) -> Result<(ticket::Model, rating::Model), Error> {
+    let already_rated = || Error::FailedPrecondition {
+        reason: reason::ALREADY_RATED,
+        message: format!("ticket {id} was already rated"),
+    };
+    let txn = store.begin_write().await?;
+    let t = visible_ticket(&txn, id, visibility).await?;
+    rules::check_rate(caller, &t)?;
+    if rating_of(&txn, id).await?.is_some() {
+        return Err(already_rated());
+    }
+    let rating = rating::ActiveModel {
+        ticket_id: Set(id),
+        score: Set(score),
+        remark: Set(remark),
+        rater: Set(caller.subject.clone()),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| match e.sql_err() {
+        // A concurrent rating committed first (PostgreSQL).
+        Some(SqlErr::UniqueConstraintViolation(_)) => already_rated(),
+        _ => e.into(),
+    })?;
+    bump(&txn, &t, None, now).await?;
+    events::append(
+        &txn,
+        NewEvent {
+            ticket_id: id,
+            kind: EventKind::Rated,
+            actor: caller.subject.clone(),
+            from_status: None,
+            to_status: None,
+            note: Some(format!("score {score}")),
+            at: now,
+        },
+    )
+    .await?;
+    let updated = visible_ticket(&txn, id, visibility).await?;
+    txn.commit().await?;
+    Ok((updated, rating))
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn add_comment(
+    store: &Store,
+    caller: &Caller,
+    visibility: &Visibility,
+    key: &IdempotencyKey,
+    hash: &str,
+    ticket_id: i64,
+    body: String,
+    now: DateTime<Utc>,
+) -> Result<Created<comment::Model>, Error> {
+    let txn = store.begin_write().await?;
+    let t = visible_ticket(&txn, ticket_id, visibility).await?;
+    rules::check_comment(&t)?;
+    let row = comment::ActiveModel {
+        ticket_id: Set(ticket_id),
+        author: Set(caller.subject.clone()),
+        body: Set(body),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    events::append(
+        &txn,
+        NewEvent {
+            ticket_id,
+            kind: EventKind::CommentAdded,
+            actor: caller.subject.clone(),
+            from_status: None,
+            to_status: None,
+            note: Some(format!("comment {}", row.id)),
+            at: now,
+        },
+    )
+    .await?;
+    let id = row.id;
+    finish_create(txn, store, key, hash, id, row).await
+}
+
+pub async fn comment_by_id<C: ConnectionTrait>(db: &C, id: i64) -> Result<comment::Model, Error> {
+    comment::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::Internal(format!("comment {id} of an idempotency record is gone")))
+}
