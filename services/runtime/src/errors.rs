@@ -19,7 +19,7 @@ pub struct FieldViolation {
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("invalid request: {} bad field(s)", .0.len())]
+    #[error("invalid request: {}", describe(.0))]
     InvalidFields(Vec<FieldViolation>),
     #[error("invalid page token: {0}")]
     InvalidPageToken(String),
@@ -54,6 +54,14 @@ pub enum Error {
     Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+fn describe(violations: &[FieldViolation]) -> String {
+    violations
+        .iter()
+        .map(|v| format!("{} {}", v.field, v.description))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 impl Error {

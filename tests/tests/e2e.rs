@@ -1,0 +1,13 @@
+//! End-to-end tests: real servers on real listeners, real tonic clients, a
+//! fresh database per test (SQLite, or PostgreSQL with
+//! KERNDESK_TEST_DATABASE_URL).
+
+mod e2e {
+    mod auth;
+    mod directory;
+    mod idempotency;
+    mod listing;
+    mod server;
+    mod store;
+    mod tickets;
+}
