@@ -130,9 +130,7 @@ impl Config {
             return invalid("server.request_timeout_secs", "must be at least 1");
         }
         for origin in &self.server.cors_allowed_origins {
-            if origin.parse::<http::HeaderValue>().is_err()
-                || !(origin.starts_with("http://") || origin.starts_with("https://"))
-            {
+            if origin.parse::<http::HeaderValue>().is_err() || !is_http_url(origin) {
                 return invalid(
                     "server.cors_allowed_origins",
                     "each origin must be an http:// or https:// origin",
@@ -164,10 +162,8 @@ impl Config {
         if tracing_subscriber::EnvFilter::try_new(&self.telemetry.log_filter).is_err() {
             return invalid("telemetry.log_filter", "is not a valid tracing filter");
         }
-        if !self.telemetry.otlp_endpoint.is_empty()
-            && !(self.telemetry.otlp_endpoint.starts_with("http://")
-                || self.telemetry.otlp_endpoint.starts_with("https://"))
-        {
+        let endpoint = &self.telemetry.otlp_endpoint;
+        if !(endpoint.is_empty() || is_http_url(endpoint)) {
             return invalid(
                 "telemetry.otlp_endpoint",
                 "must be an http:// or https:// URL, or empty",
@@ -206,6 +202,10 @@ impl Config {
         shown.database.url = mask_url_password(&self.database.url);
         toml::to_string_pretty(&shown).expect("config serialises")
     }
+}
+
+fn is_http_url(text: &str) -> bool {
+    text.starts_with("http://") || text.starts_with("https://")
 }
 
 pub fn is_slug(text: &str) -> bool {
