@@ -158,8 +158,10 @@ async fn serve(
             .map(|n| n.parse().map_err(anyhow::Error::msg))
             .collect::<anyhow::Result<_>>()?
     };
-    let service_name = match which.as_slice() {
-        [one] => format!("kerndesk-{}", one.as_str()),
+    // The all-in-one process is "kerndesk"; a process deployed for one
+    // service is named after it, so traces tell the deployments apart.
+    let service_name = match (names.is_empty(), which.as_slice()) {
+        (false, [one]) => format!("kerndesk-{}", one.as_str()),
         _ => "kerndesk".to_owned(),
     };
     let mut telemetry = telemetry::init(&config.telemetry, &service_name, &config.tenant)?;
