@@ -242,3 +242,16 @@ fn token_refuses_unknown_roles_and_help_lists_the_commands() {
         assert!(help.contains(command), "{command} in {help}");
     }
 }
+
+#[test]
+fn migrate_applies_every_migration_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = kerndesk(dir.path(), &["migrate"], &[]);
+    assert!(first.status.success(), "{first:?}");
+    let listed = String::from_utf8(first.stdout).unwrap();
+    assert_eq!(listed.lines().count(), 4, "{listed}");
+    assert!(listed.contains("m20261127_000002_create_tickets"));
+    let second = kerndesk(dir.path(), &["migrate"], &[]);
+    assert!(second.status.success());
+    assert_eq!(String::from_utf8(second.stdout).unwrap(), listed);
+}

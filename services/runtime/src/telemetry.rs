@@ -82,10 +82,17 @@ pub fn init(
 ) -> anyhow::Result<TelemetryGuard> {
     // sqlx logs every Postgres NOTICE at info; those are not ours to report.
     let filter = EnvFilter::try_new(format!("{},sqlx::postgres::notice=warn", config.log_filter))?;
+    // Logs go to stderr: stdout is for what a command prints (a token, the
+    // configuration, the applied migrations).
     let fmt_layer = if config.log_format == "json" {
-        tracing_subscriber::fmt::layer().json().boxed()
+        tracing_subscriber::fmt::layer()
+            .json()
+            .with_writer(std::io::stderr)
+            .boxed()
     } else {
-        tracing_subscriber::fmt::layer().boxed()
+        tracing_subscriber::fmt::layer()
+            .with_writer(std::io::stderr)
+            .boxed()
     };
     let mut guard = TelemetryGuard::default();
     let otel = if config.otlp_endpoint.is_empty() {

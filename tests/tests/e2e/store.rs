@@ -33,3 +33,61 @@ async fn migrating_again_is_a_no_op() {
     let applied = app.ctx.store.applied_migrations().await.unwrap();
     assert_eq!(applied.len(), 4, "{applied:?}");
 }
+
+/// On PostgreSQL, filing a ticket notifies `kerndesk_new_ticket` with its id
+/// when (and only when) the creating transaction commits. The router of the
+/// routing service listens there. SQLite has no notifications.
+#[tokio::test]
+async fn filing_a_ticket_notifies_the_router_on_postgres() {
+    use sea_orm::sqlx::postgres::PgListener;
+
+    let app = spawn_app().await;
+    if !app.db.is_postgres() {
+        return;
+    }
+    app.seed().await;
+    let mut listener = PgListener::connect(&app.db.url).await.unwrap();
+    listener
+        .listen_all([
+            kerndesk_store::NEW_TICKET_CHANNEL,
+            kerndesk_store::TICKET_EVENT_CHANNEL,
+        ])
+        .await
+        .unwrap();
+    let mut e1 = app.tickets_as("e1", &[Role::Employee]);
+
+    // A refused call commits nothing, so notifies nothing.
+    let mut bad = new_ticket("bad", "Onbekend");
+    bad.application = "sap".into();
+    e1.create_ticket(bad).await.unwrap_err();
+
+    let t = e1
+        .create_ticket(new_ticket("r", "Meld het de router"))
+        .await
+        .unwrap()
+        .into_inner()
+        .ticket
+        .unwrap();
+    let mut got = Vec::new();
+    while got.len() < 2 {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), listener.recv())
+            .await
+            .expect("notification within 5 s")
+            .unwrap();
+        got.push((n.channel().to_owned(), n.payload().to_owned()));
+    }
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            (
+                kerndesk_store::NEW_TICKET_CHANNEL.to_owned(),
+                t.id.to_string()
+            ),
+            (
+                kerndesk_store::TICKET_EVENT_CHANNEL.to_owned(),
+                t.id.to_string()
+            ),
+        ]
+    );
+}
