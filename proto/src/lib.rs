@@ -8,6 +8,12 @@ pub mod intake {
     }
 }
 
+pub mod routing {
+    pub mod v1 {
+        tonic::include_proto!("kerndesk.routing.v1");
+    }
+}
+
 /// Encoded `FileDescriptorSet` of every kerndesk .proto file, for reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/kerndesk_descriptor.bin"));

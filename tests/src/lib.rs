@@ -14,7 +14,7 @@ use kerndesk_proto::intake::v1::directory_client::DirectoryClient;
 use kerndesk_proto::intake::v1::tickets_client::TicketsClient;
 use kerndesk_runtime::AppContext;
 use kerndesk_runtime::auth::{Claims, Role};
-use kerndesk_runtime::clock::SystemClock;
+use kerndesk_runtime::clock::{Clock, ManualClock, SystemClock};
 use kerndesk_runtime::config::Config;
 use sea_orm::{ConnectionTrait, Database, DbBackend};
 use tokio::sync::oneshot;
@@ -118,6 +118,7 @@ pub fn test_config(db_url: &str, extra: &[(&str, &str)]) -> Config {
         ("KERNDESK__SERVER__LISTEN", "127.0.0.1:0"),
         ("KERNDESK__SERVER__SHUTDOWN_GRACE_SECS", "5"),
         ("KERNDESK__DATABASE__MAX_CONNECTIONS", "8"),
+        ("KERNDESK__ROUTING__POLL_INTERVAL_MS", "50"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -144,12 +145,40 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
 
+/// Starts intake alone: its tickets stay NEW (no router runs).
+pub async fn spawn_intake() -> TestApp {
+    spawn(
+        Service::ALL
+            .iter()
+            .copied()
+            .filter(|s| *s == Service::Intake)
+            .collect(),
+        &[],
+        Arc::new(SystemClock),
+    )
+    .await
+}
+
 /// Starts every service with extra config overrides (`KERNDESK__...`).
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
+    spawn(Service::ALL.to_vec(), extra, Arc::new(SystemClock)).await
+}
+
+/// Starts every service on a clock the test moves.
+pub async fn spawn_app_at(clock: Arc<ManualClock>, extra: &[(&str, &str)]) -> TestApp {
+    spawn(Service::ALL.to_vec(), extra, clock).await
+}
+
+/// Starts `services` with `extra` config overrides on `clock`.
+pub async fn spawn(
+    services: Vec<Service>,
+    extra: &[(&str, &str)],
+    clock: Arc<dyn Clock>,
+) -> TestApp {
     let db = TestDb::new().await;
     let config = test_config(&db.url, extra);
     let store = app::open_store(&config, true).await.expect("store");
-    let ctx = app::context(&config, store, Arc::new(SystemClock)).expect("context");
+    let ctx = app::context(&config, store, clock).expect("context");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -158,7 +187,7 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let server = {
         let (config, ctx) = (config.clone(), ctx.clone());
         tokio::spawn(async move {
-            app::serve(&config, &ctx, Service::ALL, listener, async {
+            app::serve(&config, &ctx, &services, listener, async {
                 let _ = rx.await;
             })
             .await
@@ -445,4 +474,121 @@ pub fn assert_bad_fields(status: &Status, fields: &[&str]) {
     let mut want: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
     want.sort();
     assert_eq!(got, want, "{status:?}");
+}
+
+// ----------------------------------------------------------------- routing
+
+use kerndesk_proto::routing::v1 as routing_pb;
+use kerndesk_proto::routing::v1::key_user_desk_client::KeyUserDeskClient;
+use kerndesk_proto::routing::v1::key_user_register_client::KeyUserRegisterClient;
+use kerndesk_proto::routing::v1::supplier_desk_client::SupplierDeskClient;
+
+pub type Register = KeyUserRegisterClient<InterceptedService<Channel, Bearer>>;
+pub type KeyUserDesk = KeyUserDeskClient<InterceptedService<Channel, Bearer>>;
+pub type SupplierDesk = SupplierDeskClient<InterceptedService<Channel, Bearer>>;
+
+impl TestApp {
+    pub fn register_as(&self, subject: &str, roles: &[Role]) -> Register {
+        KeyUserRegisterClient::with_interceptor(
+            self.channel.clone(),
+            Self::bearer(Some(&self.token(subject, roles))),
+        )
+    }
+
+    pub fn key_user_desk(&self, subject: &str) -> KeyUserDesk {
+        KeyUserDeskClient::with_interceptor(
+            self.channel.clone(),
+            Self::bearer(Some(&self.token(subject, &[Role::Employee, Role::KeyUser]))),
+        )
+    }
+
+    pub fn key_user_desk_as(&self, subject: &str, roles: &[Role]) -> KeyUserDesk {
+        KeyUserDeskClient::with_interceptor(
+            self.channel.clone(),
+            Self::bearer(Some(&self.token(subject, roles))),
+        )
+    }
+
+    pub fn supplier_desk(&self, subject: &str) -> SupplierDesk {
+        SupplierDeskClient::with_interceptor(
+            self.channel.clone(),
+            Self::bearer(Some(&self.token(subject, &[Role::SupplierAgent]))),
+        )
+    }
+
+    pub fn supplier_desk_as(&self, subject: &str, roles: &[Role]) -> SupplierDesk {
+        SupplierDeskClient::with_interceptor(
+            self.channel.clone(),
+            Self::bearer(Some(&self.token(subject, roles))),
+        )
+    }
+
+    /// Makes `employee` a key user of `application` (whole application).
+    pub async fn assign(
+        &self,
+        employee: &str,
+        application: &str,
+        role: routing_pb::KeyUserRole,
+        hours: i32,
+    ) {
+        self.register_as("admin", &[Role::Admin])
+            .assign_key_user(routing_pb::AssignKeyUserRequest {
+                employee: employee.into(),
+                application: application.into(),
+                module: String::new(),
+                role: role.into(),
+                hours_per_week: hours,
+            })
+            .await
+            .expect("assign key user");
+    }
+
+    /// Waits until the router moved ticket `id` out of NEW; returns it.
+    pub async fn routed(&self, id: i64) -> pb::Ticket {
+        let mut admin = self.tickets_as("admin", &[Role::Admin]);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let t = admin
+                .get_ticket(pb::GetTicketRequest { id })
+                .await
+                .expect("get ticket")
+                .into_inner()
+                .ticket
+                .expect("ticket");
+            if t.status() != pb::TicketStatus::New {
+                return t;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "ticket {id} was not routed within 10 s"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Event kinds of a ticket, oldest first, straight from the database.
+    pub async fn event_kinds(&self, ticket_id: i64) -> Vec<String> {
+        use kerndesk_store::entity::ticket_event;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        ticket_event::Entity::find()
+            .filter(ticket_event::Column::TicketId.eq(ticket_id))
+            .order_by_asc(ticket_event::Column::Id)
+            .all(self.ctx.store.connection())
+            .await
+            .expect("events")
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
+    }
+}
+
+/// Files a ticket as `subject` and returns it.
+pub async fn file_ticket(app: &TestApp, subject: &str, request_id: &str) -> pb::Ticket {
+    app.tickets_as(subject, &[Role::Employee])
+        .create_ticket(new_ticket(request_id, "Vraag over het ERP"))
+        .await
+        .expect("ticket filed")
+        .into_inner()
+        .ticket
+        .expect("ticket")
 }

@@ -7,6 +7,7 @@ mod e2e {
     mod directory;
     mod idempotency;
     mod listing;
+    mod routing;
     mod server;
     mod store;
     mod tickets;

@@ -14,28 +14,41 @@ use kerndesk_runtime::config::Config;
 use kerndesk_runtime::server::{self, Limits, Services};
 use kerndesk_store::Store;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 /// The services a process can run. `kerndesk serve` runs all of them;
 /// `kerndesk serve intake` one, for separate deployment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Service {
     Intake,
+    Routing,
 }
 
 impl Service {
     /// Every service that exists today. Routing, rollout and reporting join
     /// this list as they are built.
-    pub const ALL: &'static [Service] = &[Service::Intake];
+    pub const ALL: &'static [Service] = &[Service::Intake, Service::Routing];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Service::Intake => "intake",
+            Service::Routing => "routing",
         }
     }
 
     fn mount(self, ctx: &AppContext, services: &mut Services) {
         match self {
             Service::Intake => kerndesk_intake::mount(ctx, services),
+            Service::Routing => kerndesk_routing::mount(ctx, services),
+        }
+    }
+
+    /// Background workers of the service; they stop when `stop` turns true.
+    fn spawn_workers(self, ctx: &AppContext, stop: &watch::Receiver<bool>) -> Vec<JoinHandle<()>> {
+        match self {
+            Service::Intake => Vec::new(),
+            Service::Routing => kerndesk_routing::spawn_workers(ctx, stop.clone()),
         }
     }
 }
@@ -82,6 +95,7 @@ pub fn context(config: &Config, store: Store, clock: Arc<dyn Clock>) -> anyhow::
     let auth = Authenticator::from_config(config, clock.clone())
         .context("loading the token signing key")?;
     Ok(AppContext {
+        config: Arc::new(config.clone()),
         store,
         auth: Arc::new(auth),
         clock,
@@ -98,8 +112,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let mut services = Services::default();
+    let (stop, stopped) = watch::channel(false);
+    let mut workers = Vec::new();
     for service in which {
         service.mount(ctx, &mut services);
+        workers.extend(service.spawn_workers(ctx, &stopped));
     }
     tracing::info!(
         address = %listener.local_addr()?,
@@ -107,6 +124,16 @@ pub async fn serve(
         services = ?services.names(),
         "serving"
     );
-    server::serve(&config.server, listener, services, shutdown).await?;
+    let result = server::serve(&config.server, listener, services, async move {
+        shutdown.await;
+        // Workers finish their current batch; the transaction of a batch
+        // that is cut short rolls back and the next router takes it.
+        let _ = stop.send(true);
+    })
+    .await;
+    for worker in workers {
+        let _ = worker.await;
+    }
+    result?;
     Ok(())
 }

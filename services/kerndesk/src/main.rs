@@ -32,7 +32,7 @@ enum Command {
     /// Run services. Without names: every service, in one process, on one
     /// address (the embedded default: a SQLite file, no set-up).
     Serve {
-        /// Services to run (default: all). Known: intake.
+        /// Services to run (default: all). Known: intake, routing.
         #[arg(value_name = "SERVICE")]
         services: Vec<String>,
         /// Load the demo tenant (Woonstichting De Linde) before serving.

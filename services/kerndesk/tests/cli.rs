@@ -249,7 +249,7 @@ fn migrate_applies_every_migration_once() {
     let first = kerndesk(dir.path(), &["migrate"], &[]);
     assert!(first.status.success(), "{first:?}");
     let listed = String::from_utf8(first.stdout).unwrap();
-    assert_eq!(listed.lines().count(), 4, "{listed}");
+    assert_eq!(listed.lines().count(), 6, "{listed}");
     assert!(listed.contains("m20261127_000002_create_tickets"));
     let second = kerndesk(dir.path(), &["migrate"], &[]);
     assert!(second.status.success());

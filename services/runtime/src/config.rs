@@ -26,6 +26,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub telemetry: TelemetryConfig,
+    pub routing: RoutingConfig,
+    pub sla: SlaConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,6 +70,43 @@ pub struct TelemetryConfig {
     pub log_format: String,
     /// OTLP/gRPC collector, e.g. `http://otel-collector:4317`. Empty: no export.
     pub otlp_endpoint: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingConfig {
+    pub batch_size: u64,
+    pub poll_interval_ms: u64,
+    pub sla_check_interval_secs: u64,
+    pub reopen_days: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaConfig {
+    /// IANA time zone of the office hours.
+    pub timezone: String,
+    /// `HH:MM`.
+    pub office_open: String,
+    /// `HH:MM`.
+    pub office_close: String,
+    /// Business hours per priority: LOW, MEDIUM, HIGH, CRITICAL.
+    pub response_hours: Vec<u32>,
+    pub resolution_hours: Vec<u32>,
+}
+
+impl SlaConfig {
+    pub fn tz(&self) -> Option<chrono_tz::Tz> {
+        self.timezone.parse().ok()
+    }
+
+    pub fn open(&self) -> Option<chrono::NaiveTime> {
+        chrono::NaiveTime::parse_from_str(&self.office_open, "%H:%M").ok()
+    }
+
+    pub fn close(&self) -> Option<chrono::NaiveTime> {
+        chrono::NaiveTime::parse_from_str(&self.office_close, "%H:%M").ok()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -168,6 +207,40 @@ impl Config {
                 "telemetry.otlp_endpoint",
                 "must be an http:// or https:// URL, or empty",
             );
+        }
+        if self.routing.batch_size == 0 || self.routing.batch_size > 10_000 {
+            return invalid("routing.batch_size", "must be 1-10000");
+        }
+        if self.routing.poll_interval_ms == 0 {
+            return invalid("routing.poll_interval_ms", "must be at least 1");
+        }
+        if self.routing.sla_check_interval_secs == 0 {
+            return invalid("routing.sla_check_interval_secs", "must be at least 1");
+        }
+        if self.sla.tz().is_none() {
+            return invalid(
+                "sla.timezone",
+                "is not an IANA time zone such as Europe/Amsterdam",
+            );
+        }
+        match (self.sla.open(), self.sla.close()) {
+            (None, _) => return invalid("sla.office_open", "must be HH:MM"),
+            (_, None) => return invalid("sla.office_close", "must be HH:MM"),
+            (Some(open), Some(close)) if open >= close => {
+                return invalid("sla.office_close", "must be after sla.office_open");
+            }
+            _ => {}
+        }
+        for (key, hours) in [
+            ("sla.response_hours", &self.sla.response_hours),
+            ("sla.resolution_hours", &self.sla.resolution_hours),
+        ] {
+            if hours.len() != 4 || hours.contains(&0) {
+                return invalid(
+                    key,
+                    "must be four positive numbers: LOW, MEDIUM, HIGH, CRITICAL",
+                );
+            }
         }
         Ok(())
     }

@@ -8,6 +8,7 @@
 //! - [`clock`]: time, replaceable in tests.
 
 pub mod auth;
+pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod errors;
@@ -24,6 +25,7 @@ pub use errors::{Error, Violations};
 /// Everything a service handler needs, cheap to clone.
 #[derive(Clone)]
 pub struct AppContext {
+    pub config: Arc<config::Config>,
     pub store: Store,
     pub auth: Arc<auth::Authenticator>,
     pub clock: Arc<dyn clock::Clock>,

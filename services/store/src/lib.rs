@@ -13,6 +13,8 @@ pub mod events;
 pub mod idempotency;
 pub mod migration;
 pub mod model;
+pub mod transitions;
+pub mod wakeup;
 
 use std::time::Duration;
 
@@ -45,6 +47,8 @@ pub struct StoreOptions {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// Kept for LISTEN connections, which live outside the pool.
+    url: Option<String>,
 }
 
 impl Store {
@@ -75,12 +79,22 @@ impl Store {
             }
         });
         let db = Database::connect(opts).await?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            url: Some(options.url.clone()),
+        })
     }
 
     /// Wraps an existing connection (tests, tools).
     pub fn from_connection(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self { db, url: None }
+    }
+
+    /// The URL for LISTEN connections, on PostgreSQL.
+    pub fn postgres_url(&self) -> Option<String> {
+        self.url
+            .clone()
+            .filter(|_| self.backend() == DbBackend::Postgres)
     }
 
     pub fn connection(&self) -> &DatabaseConnection {

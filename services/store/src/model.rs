@@ -108,5 +108,51 @@ stored_enum!(
         CommentAdded => "COMMENT_ADDED",
         Rated => "RATED",
         Withdrawn => "WITHDRAWN",
+        Routed => "ROUTED",
+        Accepted => "ACCEPTED",
+        AskedEmployee => "ASKED_EMPLOYEE",
+        EmployeeReplied => "EMPLOYEE_REPLIED",
+        Reassigned => "REASSIGNED",
+        Escalated => "ESCALATED",
+        Acknowledged => "ACKNOWLEDGED",
+        SupplierUpdate => "SUPPLIER_UPDATE",
+        HandedBack => "HANDED_BACK",
+        Resolved => "RESOLVED",
+        Reopened => "REOPENED",
+        Closed => "CLOSED",
+        SlaToDeputy => "SLA_TO_DEPUTY",
+        SlaToSupplier => "SLA_TO_SUPPLIER",
+        TimeLogged => "TIME_LOGGED",
+    }
+);
+
+stored_enum!(
+    /// A key user's formal role for an application.
+    KeyUserRole {
+        Primary => "PRIMARY",
+        Deputy => "DEPUTY",
+    }
+);
+
+stored_enum!(
+    /// How a key user (or the supplier) resolved a ticket.
+    ResolutionKind {
+        HowTo => "HOW_TO",
+        Fixed => "FIXED",
+        Configuration => "CONFIGURATION",
+        WishRecorded => "WISH_RECORDED",
+        TrainingNeeded => "TRAINING_NEEDED",
+    }
+);
+
+stored_enum!(
+    /// Why a ticket went where it went without a person deciding.
+    RoutingReason {
+        PrimaryKeyUser => "PRIMARY_KEY_USER",
+        DeputyKeyUser => "DEPUTY_KEY_USER",
+        NoKeyUser => "NO_KEY_USER",
+        AllAbsent => "ALL_ABSENT",
+        EscalatedByKeyUser => "ESCALATED_BY_KEY_USER",
+        SlaResponseMissed => "SLA_RESPONSE_MISSED",
     }
 );

@@ -75,7 +75,7 @@ async fn call_every_rpc(
 
 #[tokio::test]
 async fn every_rpc_refuses_a_missing_token() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     let refusals = call_every_rpc(&mut app.tickets(None), &mut app.directory(None)).await;
     assert_eq!(refusals.len(), 10);
     for (rpc, status) in refusals {
@@ -86,7 +86,7 @@ async fn every_rpc_refuses_a_missing_token() {
 
 #[tokio::test]
 async fn every_rpc_refuses_bad_tokens() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     let now = chrono::Utc::now().timestamp();
     let expired = app.token_with(&Claims {
         sub: "e1".into(),
@@ -133,7 +133,7 @@ async fn every_rpc_refuses_bad_tokens() {
 
 #[tokio::test]
 async fn directory_writes_need_the_admin_role() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     for roles in [
         vec![Role::Employee],
         vec![Role::KeyUser],
@@ -156,7 +156,7 @@ async fn directory_writes_need_the_admin_role() {
 
 #[tokio::test]
 async fn a_token_without_known_roles_reads_the_catalogue_but_files_only_for_itself() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     app.seed().await;
     // Roles are about what one may do to others' data; filing one's own
     // ticket needs only to be an active employee.

@@ -8,7 +8,7 @@ use tonic::Code;
 
 #[tokio::test]
 async fn importing_employees_is_an_idempotent_upsert() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     let mut dir = app.directory_as("admin", &[Role::Admin]);
     let first = dir
         .import_employees(seed_employees())
@@ -49,7 +49,7 @@ async fn importing_employees_is_an_idempotent_upsert() {
 
 #[tokio::test]
 async fn bad_rows_are_refused_one_by_one_and_good_rows_land() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     let mut dir = app.directory_as("admin", &[Role::Admin]);
     let mut req = seed_employees();
     req.departments.push(pb::Department {
@@ -114,7 +114,7 @@ async fn bad_rows_are_refused_one_by_one_and_good_rows_land() {
 
 #[tokio::test]
 async fn the_catalogue_lists_active_applications_with_modules_and_topics_in_order() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     app.seed().await;
     let mut employee = app.directory_as("e1", &[Role::Employee]);
     let apps = employee
@@ -205,7 +205,7 @@ async fn the_catalogue_lists_active_applications_with_modules_and_topics_in_orde
 
 #[tokio::test]
 async fn bad_applications_are_refused_per_row() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     let mut admin = app.directory_as("admin", &[Role::Admin]);
     let mut req = seed_applications();
     req.applications.push(pb::Application {
@@ -243,7 +243,7 @@ async fn bad_applications_are_refused_per_row() {
 
 #[tokio::test]
 async fn departments_page_by_code() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     let mut admin = app.directory_as("admin", &[Role::Admin]);
     let departments: Vec<_> = (0..7)
         .map(|i| pb::Department {

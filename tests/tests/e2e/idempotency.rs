@@ -7,7 +7,7 @@ use tonic::Code;
 
 #[tokio::test]
 async fn a_retry_returns_the_first_ticket_and_a_changed_payload_is_refused() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     app.seed().await;
     let mut e1 = app.tickets_as("e1", &[Role::Employee]);
     let first = e1
@@ -48,7 +48,7 @@ async fn a_retry_returns_the_first_ticket_and_a_changed_payload_is_refused() {
 
 #[tokio::test]
 async fn a_retry_after_the_catalogue_changed_still_returns_the_ticket() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     app.seed().await;
     let mut e1 = app.tickets_as("e1", &[Role::Employee]);
     let first = e1
@@ -76,7 +76,7 @@ async fn a_retry_after_the_catalogue_changed_still_returns_the_ticket() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_concurrent_creates_with_one_request_id_make_one_ticket() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     app.seed().await;
     let calls = (0..50).map(|_| {
         let mut client = app.tickets_as("e1", &[Role::Employee]);
@@ -117,7 +117,7 @@ async fn fifty_concurrent_creates_with_one_request_id_make_one_ticket() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_creates_with_distinct_ids_all_land() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     app.seed().await;
     let calls = (0..40).map(|i| {
         let mut client = app.tickets_as(if i % 2 == 0 { "e1" } else { "e2" }, &[Role::Employee]);

@@ -21,7 +21,7 @@ async fn list_all(client: &mut Tickets, mut req: pb::ListTicketsRequest) -> Vec<
 
 #[tokio::test]
 async fn lists_show_what_the_caller_may_see_newest_first() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     app.seed().await;
     let mut e1 = app.tickets_as("e1", &[Role::Employee]);
     let mut e2 = app.tickets_as("e2", &[Role::Employee]);
@@ -72,7 +72,7 @@ async fn lists_show_what_the_caller_may_see_newest_first() {
 
 #[tokio::test]
 async fn filters_on_status_application_and_creation_time() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     app.seed().await;
     let mut e1 = app.tickets_as("e1", &[Role::Employee]);
     let erp = e1
@@ -162,7 +162,7 @@ async fn filters_on_status_application_and_creation_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn paging_never_skips_or_repeats_while_tickets_are_being_created() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     app.seed().await;
     let mut e1 = app.tickets_as("e1", &[Role::Employee]);
     let mut before = HashSet::new();
@@ -214,7 +214,7 @@ async fn paging_never_skips_or_repeats_while_tickets_are_being_created() {
 
 #[tokio::test]
 async fn page_tokens_and_sizes_are_checked() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     app.seed().await;
     let mut e1 = app.tickets_as("e1", &[Role::Employee]);
     for i in 0..3 {

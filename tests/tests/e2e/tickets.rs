@@ -17,7 +17,7 @@ async fn file(tickets: &mut Tickets, req: pb::CreateTicketRequest) -> pb::Ticket
 
 #[tokio::test]
 async fn an_employee_files_a_ticket_and_reads_it_back() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     app.seed().await;
     let mut tickets = app.tickets_as("e1", &[Role::Employee]);
     let mut req = new_ticket("r-1", "  Huurverhoging terugwerkende kracht  ");
@@ -57,7 +57,7 @@ async fn an_employee_files_a_ticket_and_reads_it_back() {
 
 #[tokio::test]
 async fn defaults_apply_when_optional_enums_are_unset() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     app.seed().await;
     let mut tickets = app.tickets_as("e1", &[Role::Employee]);
     let mut req = new_ticket("r-1", "Geen module of onderwerp");
@@ -73,7 +73,7 @@ async fn defaults_apply_when_optional_enums_are_unset() {
 
 #[tokio::test]
 async fn bad_input_names_every_field_and_writes_nothing() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     app.seed().await;
     let mut tickets = app.tickets_as("e1", &[Role::Employee]);
 
@@ -141,7 +141,7 @@ async fn bad_input_names_every_field_and_writes_nothing() {
 
 #[tokio::test]
 async fn a_subject_outside_the_directory_cannot_file() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     app.seed().await;
     for subject in ["stranger", "gone"] {
         let status = app
@@ -156,7 +156,7 @@ async fn a_subject_outside_the_directory_cannot_file() {
 
 #[tokio::test]
 async fn a_key_user_files_on_behalf_of_a_colleague() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     app.seed().await;
     let mut key_user = app.tickets_as("ku1", &[Role::Employee, Role::KeyUser]);
     let mut req = new_ticket("r-1", "Collega belde: ERP hangt");
@@ -197,7 +197,7 @@ async fn a_key_user_files_on_behalf_of_a_colleague() {
 
 #[tokio::test]
 async fn employees_only_see_their_own_tickets() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     app.seed().await;
     let t = file(
         &mut app.tickets_as("e1", &[Role::Employee]),
@@ -241,7 +241,7 @@ async fn employees_only_see_their_own_tickets() {
 
 #[tokio::test]
 async fn comments_are_added_once_and_shown_in_order() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     app.seed().await;
     let mut e1 = app.tickets_as("e1", &[Role::Employee]);
     let t = file(&mut e1, new_ticket("r-1", "Met opmerkingen")).await;
@@ -312,7 +312,7 @@ async fn comments_are_added_once_and_shown_in_order() {
 
 #[tokio::test]
 async fn the_reporter_rates_once_after_resolution() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     app.seed().await;
     let mut e1 = app.tickets_as("e1", &[Role::Employee]);
     let t = file(&mut e1, new_ticket("r-1", "Graag beoordelen")).await;
@@ -370,7 +370,7 @@ async fn the_reporter_rates_once_after_resolution() {
 
 #[tokio::test]
 async fn the_reporter_withdraws_an_open_ticket_with_optimistic_concurrency() {
-    let app = spawn_app().await;
+    let app = spawn_intake().await;
     app.seed().await;
     let mut e1 = app.tickets_as("e1", &[Role::Employee]);
     let t = file(&mut e1, new_ticket("r-1", "Toch niet nodig")).await;

@@ -3,15 +3,20 @@
 //! ([`kerndesk_runtime::errors`]).
 
 use std::collections::HashMap;
+use std::pin::Pin;
 
 use kerndesk_proto::intake::v1 as pb;
 use kerndesk_proto::intake::v1::tickets_server::Tickets;
 use kerndesk_proto::reason;
 use kerndesk_runtime::auth::Caller;
+use kerndesk_runtime::calendar::Sla;
 use kerndesk_runtime::{AppContext, Error, Violations, paging};
 use kerndesk_store::entity::{comment, rating, ticket};
 use kerndesk_store::idempotency::{self, IdempotencyKey};
+use kerndesk_store::wakeup::Wakeup;
 use prost::Message;
+use tokio_stream::Stream;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
 
 use super::queries::{self, Created, ListFilter};
@@ -20,16 +25,180 @@ use crate::convert;
 
 pub struct TicketsApi {
     ctx: AppContext,
+    sla: Sla,
+    /// Wakes WatchTicket streams when any service appends an event.
+    events: Wakeup,
 }
 
 impl TicketsApi {
+    /// Must be called inside the Tokio runtime (it starts the LISTEN task).
     pub fn new(ctx: AppContext) -> Self {
-        Self { ctx }
+        let events = Wakeup::listen(&ctx.store, &[kerndesk_store::TICKET_EVENT_CHANNEL]);
+        Self {
+            sla: Sla::from_config(&ctx.config),
+            ctx,
+            events,
+        }
     }
 }
 
+/// Events sent per query while catching up.
+const WATCH_BATCH: u64 = 100;
+
 #[tonic::async_trait]
 impl Tickets for TicketsApi {
+    type WatchTicketStream =
+        Pin<Box<dyn Stream<Item = Result<pb::WatchTicketResponse, Status>> + Send + 'static>>;
+
+    async fn watch_ticket(
+        &self,
+        request: Request<pb::WatchTicketRequest>,
+    ) -> Result<Response<Self::WatchTicketStream>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        if req.after_event_id < 0 {
+            return Err(Error::invalid_field("after_event_id", "must not be negative").into());
+        }
+        let store = self.ctx.store.clone();
+        queries::visible_ticket(store.connection(), req.ticket_id, &Visibility::of(&caller))
+            .await?;
+        let (tx, rx) = tokio::sync::mpsc::channel(WATCH_BATCH as usize);
+        let mut waiter = self.events.subscribe();
+        let poll = std::time::Duration::from_millis(self.ctx.config.routing.poll_interval_ms);
+        let (ticket_id, mut cursor) = (req.ticket_id, req.after_event_id);
+        // Follows the event table from the cursor: whatever process wrote the
+        // event, it is in the table; NOTIFY (PostgreSQL) only makes it quick.
+        tokio::spawn(async move {
+            loop {
+                let events =
+                    match queries::events_after(store.connection(), ticket_id, cursor, WATCH_BATCH)
+                        .await
+                    {
+                        Ok(events) => events,
+                        Err(e) => {
+                            let _ = tx.send(Err(e.into())).await;
+                            return;
+                        }
+                    };
+                let full = events.len() as u64 == WATCH_BATCH;
+                for event in events {
+                    cursor = event.id;
+                    if tx
+                        .send(Ok(pb::WatchTicketResponse {
+                            event: Some(event_to_pb(event)),
+                        }))
+                        .await
+                        .is_err()
+                    {
+                        return;
+                    }
+                }
+                if full {
+                    continue;
+                }
+                tokio::select! {
+                    _ = waiter.wait(poll) => {}
+                    _ = tx.closed() => return,
+                }
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+
+    async fn reply_to_ticket(
+        &self,
+        request: Request<pb::ReplyToTicketRequest>,
+    ) -> Result<Response<pb::ReplyToTicketResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let body = req.body.trim().to_owned();
+        let chars = body.chars().count();
+        v.check(
+            (1..=rules::COMMENT_MAX_CHARS).contains(&chars),
+            "body",
+            format!(
+                "must be 1-{} characters, is {chars}",
+                rules::COMMENT_MAX_CHARS
+            ),
+        );
+        v.finish()?;
+        let t = queries::reply_to_ticket(
+            &self.ctx.store,
+            &caller,
+            &Visibility::of(&caller),
+            &self.sla,
+            req.ticket_id,
+            body,
+            self.ctx.clock.now(),
+        )
+        .await?;
+        Ok(Response::new(pb::ReplyToTicketResponse {
+            ticket: Some(ticket_to_pb(t, None)),
+        }))
+    }
+
+    async fn reopen_ticket(
+        &self,
+        request: Request<pb::ReopenTicketRequest>,
+    ) -> Result<Response<pb::ReopenTicketResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        let mut v = Violations::default();
+        let reason_text = req.reason.trim().to_owned();
+        let chars = reason_text.chars().count();
+        v.check(
+            (1..=rules::REASON_MAX_CHARS).contains(&chars),
+            "reason",
+            format!(
+                "is required: 1-{} characters, is {chars}",
+                rules::REASON_MAX_CHARS
+            ),
+        );
+        v.check(req.version >= 0, "version", "must not be negative");
+        v.finish()?;
+        let t = queries::reopen_ticket(
+            &self.ctx.store,
+            &caller,
+            &Visibility::of(&caller),
+            &self.sla,
+            self.ctx.config.routing.reopen_days,
+            req.ticket_id,
+            req.version,
+            reason_text,
+            self.ctx.clock.now(),
+        )
+        .await?;
+        let rating = queries::rating_of(self.ctx.store.connection(), t.id).await?;
+        Ok(Response::new(pb::ReopenTicketResponse {
+            ticket: Some(ticket_to_pb(t, rating)),
+        }))
+    }
+
+    async fn close_ticket(
+        &self,
+        request: Request<pb::CloseTicketRequest>,
+    ) -> Result<Response<pb::CloseTicketResponse>, Status> {
+        let caller = Caller::of(&request)?;
+        let req = request.into_inner();
+        if req.version < 0 {
+            return Err(Error::invalid_field("version", "must not be negative").into());
+        }
+        let t = queries::close_ticket(
+            &self.ctx.store,
+            &caller,
+            &Visibility::of(&caller),
+            req.ticket_id,
+            req.version,
+            self.ctx.clock.now(),
+        )
+        .await?;
+        let rating = queries::rating_of(self.ctx.store.connection(), t.id).await?;
+        Ok(Response::new(pb::CloseTicketResponse {
+            ticket: Some(ticket_to_pb(t, rating)),
+        }))
+    }
+
     async fn create_ticket(
         &self,
         request: Request<pb::CreateTicketRequest>,
@@ -412,6 +581,21 @@ pub fn ticket_to_pb(t: ticket::Model, rating: Option<rating::Model>) -> pb::Tick
             remark: r.remark,
             create_time: Some(convert::timestamp(r.created_at)),
         }),
+    }
+}
+
+pub fn event_to_pb(e: kerndesk_store::entity::ticket_event::Model) -> pb::TicketEvent {
+    let status =
+        |s: Option<String>| s.map_or(pb::TicketStatus::Unspecified, |s| convert::status_to_pb(&s));
+    pb::TicketEvent {
+        id: e.id,
+        ticket_id: e.ticket_id,
+        from_status: status(e.from_status).into(),
+        to_status: status(e.to_status).into(),
+        kind: e.kind,
+        actor: e.actor,
+        note: e.note.unwrap_or_default(),
+        create_time: Some(convert::timestamp(e.created_at)),
     }
 }
 

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use kerndesk_proto::reason;
 use kerndesk_runtime::auth::Caller;
+use kerndesk_runtime::calendar::Sla;
 use kerndesk_runtime::{Error, Violations};
 use kerndesk_store::Store;
 use kerndesk_store::entity::{
@@ -12,7 +13,7 @@ use kerndesk_store::entity::{
 use kerndesk_store::events::{self, NewEvent};
 use kerndesk_store::idempotency::{self, IdempotencyKey, Seen};
 use kerndesk_store::model::{EventKind, TicketStatus};
-use sea_orm::sea_query::Expr;
+use kerndesk_store::transitions::{self, Applied, Change};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
     QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
@@ -287,33 +288,19 @@ pub async fn list_tickets<C: ConnectionTrait>(
         .await?)
 }
 
-/// Bumps version and update time, only if nobody changed the ticket since
-/// it was read; ABORTED otherwise.
-async fn bump<C: ConnectionTrait>(
+/// Applies a change to a ticket read in this transaction; ABORTED when
+/// someone changed it since.
+async fn apply<C: ConnectionTrait>(
     db: &C,
     t: &ticket::Model,
-    new_status: Option<TicketStatus>,
+    actor: &str,
+    change: Change,
     now: DateTime<Utc>,
-) -> Result<(), Error> {
-    let mut update = ticket::Entity::update_many()
-        .col_expr(ticket::Column::Version, Expr::value(t.version + 1))
-        .col_expr(ticket::Column::UpdatedAt, Expr::value(now));
-    if let Some(status) = new_status {
-        update = update.col_expr(ticket::Column::Status, Expr::value(status.as_str()));
+) -> Result<ticket::Model, Error> {
+    match transitions::apply(db, t, actor, change, now).await? {
+        Applied::Done(row) => Ok(row),
+        Applied::Stale { current_version } => Err(Error::stale_version(t.version, current_version)),
     }
-    let result = update
-        .filter(ticket::Column::Id.eq(t.id))
-        .filter(ticket::Column::Version.eq(t.version))
-        .exec(db)
-        .await?;
-    if result.rows_affected != 1 {
-        let actual = ticket::Entity::find_by_id(t.id)
-            .one(db)
-            .await?
-            .map_or(t.version, |t| t.version);
-        return Err(Error::stale_version(t.version, actual));
-    }
-    Ok(())
 }
 
 pub async fn withdraw_ticket(
@@ -327,25 +314,13 @@ pub async fn withdraw_ticket(
 ) -> Result<ticket::Model, Error> {
     let txn = store.begin_write().await?;
     let t = visible_ticket(&txn, id, visibility).await?;
-    let from = rules::check_withdraw(caller, &t)?;
+    rules::check_withdraw(caller, &t)?;
     if expected_version != 0 && expected_version != t.version {
         return Err(Error::stale_version(expected_version, t.version));
     }
-    bump(&txn, &t, Some(TicketStatus::Withdrawn), now).await?;
-    events::append(
-        &txn,
-        NewEvent {
-            ticket_id: id,
-            kind: EventKind::Withdrawn,
-            actor: caller.subject.clone(),
-            from_status: Some(from),
-            to_status: Some(TicketStatus::Withdrawn),
-            note: reason_text,
-            at: now,
-        },
-    )
-    .await?;
-    let updated = visible_ticket(&txn, id, visibility).await?;
+    let mut change = Change::to(TicketStatus::Withdrawn, EventKind::Withdrawn);
+    change.note = reason_text;
+    let updated = apply(&txn, &t, &caller.subject, change, now).await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -383,21 +358,14 @@ pub async fn rate_ticket(
         Some(SqlErr::UniqueConstraintViolation(_)) => already_rated(),
         _ => e.into(),
     })?;
-    bump(&txn, &t, None, now).await?;
-    events::append(
+    let updated = apply(
         &txn,
-        NewEvent {
-            ticket_id: id,
-            kind: EventKind::Rated,
-            actor: caller.subject.clone(),
-            from_status: None,
-            to_status: None,
-            note: Some(format!("score {score}")),
-            at: now,
-        },
+        &t,
+        &caller.subject,
+        Change::same_status(EventKind::Rated).note(format!("score {score}")),
+        now,
     )
     .await?;
-    let updated = visible_ticket(&txn, id, visibility).await?;
     txn.commit().await?;
     Ok((updated, rating))
 }
@@ -447,4 +415,138 @@ pub async fn comment_by_id<C: ConnectionTrait>(db: &C, id: i64) -> Result<commen
         .one(db)
         .await?
         .ok_or_else(|| Error::Internal(format!("comment {id} of an idempotency record is gone")))
+}
+
+/// The reporter answers the desk: the ticket returns to whoever asked, and
+/// the SLA due times move later by the business time spent waiting.
+pub async fn reply_to_ticket(
+    store: &Store,
+    caller: &Caller,
+    visibility: &Visibility,
+    sla: &Sla,
+    id: i64,
+    body: String,
+    now: DateTime<Utc>,
+) -> Result<ticket::Model, Error> {
+    let txn = store.begin_write().await?;
+    let t = visible_ticket(&txn, id, visibility).await?;
+    rules::check_reporter(caller, &t, "reply to")?;
+    rules::require_status(&t, &[TicketStatus::WaitingOnEmployee])?;
+    let waited = t.waiting_since.map_or(chrono::Duration::zero(), |since| {
+        sla.calendar.between(since, now)
+    });
+    let resume = t
+        .resume_status
+        .as_deref()
+        .and_then(TicketStatus::parse)
+        .unwrap_or(TicketStatus::WithKeyUser);
+    let later = |due: Option<DateTime<Utc>>| due.map(|d| sla.calendar.add(d, waited));
+    let change = Change::to(resume, EventKind::EmployeeReplied)
+        .note(format!("waited {} business minutes", waited.num_minutes()))
+        .set(ticket::Column::WaitingSince, Option::<DateTime<Utc>>::None)
+        .set(ticket::Column::ResumeStatus, Option::<String>::None)
+        .set(ticket::Column::ResponseDueAt, later(t.response_due_at))
+        .set(ticket::Column::ResolutionDueAt, later(t.resolution_due_at));
+    let updated = apply(&txn, &t, &caller.subject, change, now).await?;
+    comment::ActiveModel {
+        ticket_id: Set(id),
+        author: Set(caller.subject.clone()),
+        body: Set(body),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// The reporter reopens a resolved ticket within `reopen_days`: back to the
+/// key user who had it (a new response target), or to the router when the
+/// supplier had it without a key user.
+#[allow(clippy::too_many_arguments)]
+pub async fn reopen_ticket(
+    store: &Store,
+    caller: &Caller,
+    visibility: &Visibility,
+    sla: &Sla,
+    reopen_days: u32,
+    id: i64,
+    version: i64,
+    reason_text: String,
+    now: DateTime<Utc>,
+) -> Result<ticket::Model, Error> {
+    let txn = store.begin_write().await?;
+    let t = visible_ticket(&txn, id, visibility).await?;
+    rules::check_reporter(caller, &t, "reopen")?;
+    rules::require_status(&t, &[TicketStatus::Resolved])?;
+    rules::check_version(version, &t)?;
+    let resolved = t.resolved_at.unwrap_or(t.updated_at);
+    if now - resolved > chrono::Duration::days(reopen_days.into()) {
+        return Err(Error::invalid_state(format!(
+            "ticket {id} was resolved more than {reopen_days} days ago; file a new ticket"
+        )));
+    }
+    let none = Option::<DateTime<Utc>>::None;
+    let change = match &t.assignee {
+        Some(key_user) => Change::to(TicketStatus::WithKeyUser, EventKind::Reopened)
+            .note(format!("to {key_user}: {reason_text}"))
+            .set(ticket::Column::AcceptedAt, none)
+            .set(
+                ticket::Column::ResponseDueAt,
+                Some(sla.response_due(&t.priority, now)),
+            ),
+        None => Change::to(TicketStatus::New, EventKind::Reopened).note(reason_text),
+    }
+    .set(ticket::Column::ResolvedAt, none)
+    .set(ticket::Column::ResolutionKind, Option::<String>::None);
+    let to_router = t.assignee.is_none();
+    let updated = apply(&txn, &t, &caller.subject, change, now).await?;
+    if to_router {
+        kerndesk_store::notify(&txn, kerndesk_store::NEW_TICKET_CHANNEL, &id.to_string()).await?;
+    }
+    txn.commit().await?;
+    Ok(updated)
+}
+
+pub async fn close_ticket(
+    store: &Store,
+    caller: &Caller,
+    visibility: &Visibility,
+    id: i64,
+    version: i64,
+    now: DateTime<Utc>,
+) -> Result<ticket::Model, Error> {
+    let txn = store.begin_write().await?;
+    let t = visible_ticket(&txn, id, visibility).await?;
+    rules::check_reporter(caller, &t, "close")?;
+    rules::require_status(&t, &[TicketStatus::Resolved])?;
+    rules::check_version(version, &t)?;
+    let updated = apply(
+        &txn,
+        &t,
+        &caller.subject,
+        Change::to(TicketStatus::Closed, EventKind::Closed),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Events of a ticket after `after_id`, oldest first.
+pub async fn events_after<C: ConnectionTrait>(
+    db: &C,
+    ticket_id: i64,
+    after_id: i64,
+    limit: u64,
+) -> Result<Vec<kerndesk_store::entity::ticket_event::Model>, Error> {
+    use kerndesk_store::entity::ticket_event;
+    Ok(ticket_event::Entity::find()
+        .filter(ticket_event::Column::TicketId.eq(ticket_id))
+        .filter(ticket_event::Column::Id.gt(after_id))
+        .order_by_asc(ticket_event::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
 }

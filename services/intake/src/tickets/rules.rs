@@ -309,6 +309,51 @@ pub fn check_rate(
     Ok(())
 }
 
+/// Employee-side transitions (reply, reopen, close) are the reporter's.
+pub fn check_reporter(
+    caller: &Caller,
+    ticket: &kerndesk_store::entity::ticket::Model,
+    what: &str,
+) -> Result<(), Error> {
+    if ticket.reporter != caller.subject {
+        return Err(Error::permission_denied(
+            reason::NOT_YOURS,
+            format!("only the reporter may {what} a ticket"),
+        ));
+    }
+    Ok(())
+}
+
+pub fn require_status(
+    ticket: &kerndesk_store::entity::ticket::Model,
+    allowed: &[TicketStatus],
+) -> Result<TicketStatus, Error> {
+    let status = status_of(ticket)?;
+    if !allowed.contains(&status) {
+        return Err(Error::invalid_state(format!(
+            "ticket {} is {status}; this needs it {}",
+            ticket.id,
+            allowed
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" or ")
+        )));
+    }
+    Ok(status)
+}
+
+/// A client-supplied optimistic version (0: no check).
+pub fn check_version(
+    expected: i64,
+    ticket: &kerndesk_store::entity::ticket::Model,
+) -> Result<(), Error> {
+    if expected != 0 && expected != ticket.version {
+        return Err(Error::stale_version(expected, ticket.version));
+    }
+    Ok(())
+}
+
 /// Comments are possible until the ticket is final.
 pub fn check_comment(ticket: &kerndesk_store::entity::ticket::Model) -> Result<(), Error> {
     let status = status_of(ticket)?;

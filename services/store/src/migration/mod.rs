@@ -8,6 +8,8 @@ mod m20261127_000001_create_directory;
 mod m20261127_000002_create_tickets;
 mod m20261127_000003_create_idempotency_records;
 mod m20261127_000004_make_ticket_events_append_only;
+mod m20261127_000005_create_key_user_register;
+mod m20261127_000006_add_ticket_routing_columns;
 
 pub struct Migrator;
 
@@ -19,6 +21,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_create_tickets::Migration),
             Box::new(m20261127_000003_create_idempotency_records::Migration),
             Box::new(m20261127_000004_make_ticket_events_append_only::Migration),
+            Box::new(m20261127_000005_create_key_user_register::Migration),
+            Box::new(m20261127_000006_add_ticket_routing_columns::Migration),
         ]
     }
 }
