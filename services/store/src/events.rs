@@ -25,6 +25,16 @@ pub async fn append<C: ConnectionTrait>(
     db: &C,
     event: NewEvent,
 ) -> Result<ticket_event::Model, DbErr> {
+    append_and_notify(db, event, &[]).await
+}
+
+/// As [`append`], also notifying `more_channels` (payload: the ticket id) in
+/// the same round trip.
+pub async fn append_and_notify<C: ConnectionTrait>(
+    db: &C,
+    event: NewEvent,
+    more_channels: &[&str],
+) -> Result<ticket_event::Model, DbErr> {
     let row = ticket_event::ActiveModel {
         ticket_id: Set(event.ticket_id),
         kind: Set(event.kind.as_str().to_owned()),
@@ -37,6 +47,8 @@ pub async fn append<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
-    crate::notify(db, crate::TICKET_EVENT_CHANNEL, &row.ticket_id.to_string()).await?;
+    let mut channels = vec![crate::TICKET_EVENT_CHANNEL];
+    channels.extend_from_slice(more_channels);
+    crate::notify_all(db, &channels, &row.ticket_id.to_string()).await?;
     Ok(row)
 }

@@ -144,13 +144,27 @@ impl Store {
 /// delivered exactly when (and only if) the transaction commits. SQLite has
 /// no notifications; its followers poll.
 pub async fn notify<C: ConnectionTrait>(db: &C, channel: &str, payload: &str) -> Result<(), DbErr> {
-    if db.get_database_backend() != DbBackend::Postgres {
+    notify_all(db, &[channel], payload).await
+}
+
+/// [`notify`] on several channels in one round trip.
+pub async fn notify_all<C: ConnectionTrait>(
+    db: &C,
+    channels: &[&str],
+    payload: &str,
+) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres || channels.is_empty() {
         return Ok(());
     }
+    let calls: Vec<String> = (0..channels.len())
+        .map(|i| format!("pg_notify(${}, ${})", i + 2, 1))
+        .collect();
+    let mut values: Vec<sea_orm::Value> = vec![payload.into()];
+    values.extend(channels.iter().map(|c| (*c).into()));
     db.execute_raw(Statement::from_sql_and_values(
         DbBackend::Postgres,
-        "SELECT pg_notify($1, $2)",
-        [channel.into(), payload.into()],
+        format!("SELECT {}", calls.join(", ")),
+        values,
     ))
     .await?;
     Ok(())

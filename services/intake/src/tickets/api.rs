@@ -399,37 +399,53 @@ impl TicketsApi {
             request_id: String::new(),
             ..req.clone()
         });
-        // A retry is answered from the record before anything else is
-        // checked: the catalogue may have changed since the first call.
-        if let Ok(request_id) = RequestId::parse(&req.request_id) {
-            let key = idempotency_key(caller, "CreateTicket", &request_id);
-            if let Some(earlier) = queries::earlier_call(store, &key, &hash).await? {
-                return self.created_ticket(earlier).await;
+        // A refusal is first checked against earlier calls: a retry must get
+        // its ticket even if the catalogue changed since the first call. The
+        // happy path needs no such look-up: the idempotency record inserted
+        // with the ticket settles retries and races.
+        let earlier = || async {
+            match RequestId::parse(&req.request_id) {
+                Ok(id) => {
+                    let key = idempotency_key(caller, "CreateTicket", &id);
+                    queries::earlier_call::<ticket::Model>(store, &key, &hash).await
+                }
+                Err(_) => Ok(None),
             }
-        }
+        };
 
         let mut v = Violations::default();
         let parsed = NewTicket::parse(&req, &mut v);
-        let draft_for_refs = parsed.clone();
-        if parsed.as_ref().is_some_and(|t| t.on_behalf_of.is_some()) {
-            rules::may_file_on_behalf(caller)?;
-        }
-        // Catalogue and directory checks need a syntactically valid ticket;
-        // report the syntax first, then the references.
-        let Some(t) = draft_for_refs else {
-            return Err(Error::InvalidFields(v.into_vec()));
+        let refused = match &parsed {
+            None => Some(Error::InvalidFields(v.clone().into_vec())),
+            Some(t) if t.on_behalf_of.is_some() => rules::may_file_on_behalf(caller).err(),
+            Some(_) => None,
         };
+        if let Some(refusal) = refused {
+            return match earlier().await? {
+                Some(outcome) => self.created_ticket(outcome).await,
+                None => Err(refusal),
+            };
+        }
+        let t = parsed.expect("parsed");
         let reporter = queries::check_references(store.connection(), &t, caller, &mut v).await?;
-        v.finish()?;
-        let Some(reporter) = reporter else {
-            return Err(Error::FailedPrecondition {
+        let refused = match (v.is_empty(), &reporter) {
+            (false, _) => Some(Error::InvalidFields(v.into_vec())),
+            (true, None) => Some(Error::FailedPrecondition {
                 reason: reason::NOT_IN_DIRECTORY,
                 message: format!(
                     "{} is not an active employee in the directory; ask an admin to import them",
                     caller.subject
                 ),
-            });
+            }),
+            (true, Some(_)) => None,
         };
+        if let Some(refusal) = refused {
+            return match earlier().await? {
+                Some(outcome) => self.created_ticket(outcome).await,
+                None => Err(refusal),
+            };
+        }
+        let reporter = reporter.expect("checked");
 
         let key = idempotency_key(caller, "CreateTicket", &t.request_id);
         let outcome = queries::create_ticket(

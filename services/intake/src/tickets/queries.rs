@@ -7,9 +7,7 @@ use kerndesk_runtime::auth::Caller;
 use kerndesk_runtime::calendar::Sla;
 use kerndesk_runtime::{Error, Violations};
 use kerndesk_store::Store;
-use kerndesk_store::entity::{
-    application, application_module, application_topic, comment, employee, rating, ticket,
-};
+use kerndesk_store::entity::{comment, rating, ticket};
 use kerndesk_store::events::{self, NewEvent};
 use kerndesk_store::idempotency::{self, IdempotencyKey, Seen};
 use kerndesk_store::model::{EventKind, TicketStatus};
@@ -29,56 +27,74 @@ pub struct Reporter {
 }
 
 /// Checks what the ticket refers to against the catalogue and the directory,
-/// adding to `v`. Returns the reporter when they are an active employee.
+/// adding to `v`, in one round trip. Returns the reporter when they are an
+/// active employee.
 pub async fn check_references<C: ConnectionTrait>(
     db: &C,
     t: &NewTicket,
     caller: &Caller,
     v: &mut Violations,
 ) -> Result<Option<Reporter>, Error> {
-    let app = application::Entity::find_by_id(t.application.clone())
-        .one(db)
+    let reporter_id = t.on_behalf_of.as_deref().unwrap_or(&caller.subject);
+    let backend = db.get_database_backend();
+    let p = |n: usize| match backend {
+        sea_orm::DbBackend::Postgres => format!("${n}"),
+        _ => format!("?{n}"),
+    };
+    let sql = format!(
+        "SELECT \
+           (SELECT active FROM applications WHERE code = {a}) AS app_active, \
+           (SELECT active FROM application_modules WHERE application = {a} AND code = {m}) AS module_active, \
+           (SELECT active FROM application_topics WHERE application = {a} AND code = {t}) AS topic_active, \
+           (SELECT department FROM employees WHERE id = {e} AND active = {yes}) AS department",
+        a = p(1),
+        m = p(2),
+        t = p(3),
+        e = p(4),
+        yes = p(5),
+    );
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                t.application.clone().into(),
+                t.module.clone().unwrap_or_default().into(),
+                t.topic.clone().unwrap_or_default().into(),
+                reporter_id.to_owned().into(),
+                true.into(),
+            ],
+        ))
         .await?
-        .filter(|a| a.active);
-    if app.is_none() {
+        .ok_or_else(|| Error::Internal("reference check returned no row".into()))?;
+    let flag = |column: &str| -> Result<bool, Error> {
+        Ok(row
+            .try_get::<Option<bool>>("", column)
+            .map_err(|e| Error::Internal(e.to_string()))?
+            .unwrap_or(false))
+    };
+    if !flag("app_active")? {
         v.add("application", "no active application with this code");
     } else {
-        if let Some(module) = &t.module {
-            let found =
-                application_module::Entity::find_by_id((t.application.clone(), module.clone()))
-                    .one(db)
-                    .await?
-                    .filter(|m| m.active);
-            v.check(
-                found.is_some(),
+        if t.module.is_some() && !flag("module_active")? {
+            v.add(
                 "module",
                 format!("not an active module of {}", t.application),
             );
         }
-        if let Some(topic) = &t.topic {
-            let found =
-                application_topic::Entity::find_by_id((t.application.clone(), topic.clone()))
-                    .one(db)
-                    .await?
-                    .filter(|m| m.active);
-            v.check(
-                found.is_some(),
-                "topic",
-                format!("not an active topic of {}", t.application),
-            );
+        if t.topic.is_some() && !flag("topic_active")? {
+            v.add("topic", format!("not an active topic of {}", t.application));
         }
     }
-    let reporter_id = t.on_behalf_of.as_deref().unwrap_or(&caller.subject);
-    let reporter = employee::Entity::find_by_id(reporter_id.to_owned())
-        .one(db)
-        .await?
-        .filter(|e| e.active);
-    if reporter.is_none() && t.on_behalf_of.is_some() {
+    let department: Option<String> = row
+        .try_get("", "department")
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    if department.is_none() && t.on_behalf_of.is_some() {
         v.add("on_behalf_of", "no active employee with this id");
     }
-    Ok(reporter.map(|e| Reporter {
-        id: e.id,
-        department: e.department,
+    Ok(department.map(|department| Reporter {
+        id: reporter_id.to_owned(),
+        department,
     }))
 }
 
