@@ -15,8 +15,11 @@ use tokio::sync::watch;
 use crate::queries::{self, Change};
 use crate::rules::{self, Route, Settings};
 
-/// Actor of the router's events.
-pub const ACTOR: &str = "system:router";
+/// Actor of the router's events: `system:router:<pid>`, so the audit trail
+/// says which router process made a decision.
+pub fn actor() -> String {
+    format!("system:router:{}", std::process::id())
+}
 
 /// Routes until `stop` turns true.
 pub async fn run(ctx: AppContext, settings: Settings, mut stop: watch::Receiver<bool>) {
@@ -56,6 +59,7 @@ pub async fn route_batch(ctx: &AppContext, settings: &Settings) -> Result<usize,
         settings.sla.calendar.week_start(now),
     )
     .await?;
+    let actor = actor();
     for t in &batch {
         let route = rules::route(
             &t.application,
@@ -67,7 +71,7 @@ pub async fn route_batch(ctx: &AppContext, settings: &Settings) -> Result<usize,
         if let Route::KeyUser { employee, .. } = &route {
             *availability.open_load.entry(employee.clone()).or_default() += 1;
         }
-        queries::apply(&txn, t, ACTOR, routed(t, &route, settings, now), now).await?;
+        queries::apply(&txn, t, &actor, routed(t, &route, settings, now), now).await?;
     }
     txn.commit().await?;
     tracing::debug!(tickets = batch.len(), "routed a batch");

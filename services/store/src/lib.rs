@@ -13,6 +13,8 @@ pub mod events;
 pub mod idempotency;
 pub mod migration;
 pub mod model;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod transitions;
 pub mod wakeup;
 
