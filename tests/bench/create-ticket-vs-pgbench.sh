@@ -40,11 +40,12 @@ pgbench -n -h 127.0.0.1 -U postgres -c "$CONCURRENCY" -j 2 -T "$SECONDS_" -f "$W
 BASELINE=$(grep -oP 'tps = \K[0-9.]+' "$WORK/pgbench.txt" | head -1)
 BASELINE_LAT=$(grep -oP 'latency average = \K[0-9.]+' "$WORK/pgbench.txt" | head -1)
 
-# kerndesk on the same server, its own schema in the same database.
+# kerndesk intake alone (no router competing for the cores) on the same
+# server, its own schema in the same database.
 KERNDESK__DATABASE__URL="$PG/$DB" KERNDESK__AUTH__JWT_SECRET="$SECRET" \
 KERNDESK__SERVER__LISTEN="127.0.0.1:$PORT" KERNDESK__TELEMETRY__LOG_FILTER=warn \
 KERNDESK__DATABASE__MAX_CONNECTIONS="$CONCURRENCY" \
-  bash -c 'cd "$1" && exec "$2" serve' _ "$WORK" "$ROOT/target/release/kerndesk" > "$WORK/server.log" 2>&1 &
+  bash -c 'cd "$1" && exec "$2" serve intake' _ "$WORK" "$ROOT/target/release/kerndesk" > "$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 100); do
   (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null && break

@@ -9,6 +9,7 @@ mod e2e {
     mod listing;
     mod routing;
     mod server;
+    mod sla;
     mod store;
     mod tickets;
 }

@@ -31,7 +31,7 @@ pub async fn apply<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<ticket::Model, Error> {
     match transitions::apply(db, t, actor, change, now).await? {
-        Applied::Done(now_row) => Ok(now_row),
+        Applied::Done(now_row) => Ok(*now_row),
         Applied::Stale { current_version } => Err(Error::stale_version(t.version, current_version)),
     }
 }

@@ -54,7 +54,7 @@ impl Change {
 #[derive(Debug)]
 pub enum Applied {
     /// The ticket as it is now.
-    Done(ticket::Model),
+    Done(Box<ticket::Model>),
     /// Someone changed the ticket since it was read.
     Stale { current_version: i64 },
 }
@@ -104,5 +104,5 @@ pub async fn apply<C: ConnectionTrait>(
         .one(db)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("ticket {}", t.id)))?;
-    Ok(Applied::Done(now_row))
+    Ok(Applied::Done(Box::new(now_row)))
 }

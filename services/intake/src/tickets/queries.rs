@@ -314,7 +314,7 @@ async fn apply<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<ticket::Model, Error> {
     match transitions::apply(db, t, actor, change, now).await? {
-        Applied::Done(row) => Ok(row),
+        Applied::Done(row) => Ok(*row),
         Applied::Stale { current_version } => Err(Error::stale_version(t.version, current_version)),
     }
 }
