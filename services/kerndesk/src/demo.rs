@@ -11,6 +11,7 @@ use kerndesk_intake::tickets::api::TicketsApi;
 use kerndesk_proto::intake::v1 as pb;
 use kerndesk_runtime::AppContext;
 use kerndesk_runtime::auth::{Caller, Role};
+use kerndesk_store::model::KeyUserRole;
 
 const DEPARTMENTS: &[(&str, &str)] = &[
     ("bestuur", "Bestuur & Staf"),
@@ -234,6 +235,17 @@ pub fn applications() -> Vec<pb::Application> {
         .collect()
 }
 
+/// (employee, application, role, hours per week): the key-user register.
+const KEY_USERS: &[(&str, &str, KeyUserRole, i32)] = &[
+    ("e010", "erp", KeyUserRole::Primary, 8),
+    ("e020", "erp", KeyUserRole::Deputy, 4),
+    ("e030", "teams", KeyUserRole::Primary, 4),
+    ("e030", "office", KeyUserRole::Primary, 4),
+    ("e040", "inloggen", KeyUserRole::Primary, 2),
+    ("e040", "printen", KeyUserRole::Primary, 2),
+    ("e050", "huurdersportaal", KeyUserRole::Primary, 6),
+];
+
 /// (reporter, application, module, topic, category, title)
 const TICKETS: &[(&str, &str, &str, &str, i32, &str)] = &[
     (
@@ -346,6 +358,7 @@ pub async fn load(ctx: &AppContext) -> anyhow::Result<(i32, usize)> {
         .collect::<Result<_, _>>()
         .map_err(|r| anyhow::anyhow!("demo application refused: {:?}", r.violations))?;
     let catalogue = directory::upsert_applications(&ctx.store, apps, now).await?;
+    let key_users = register_key_users(ctx, now).await?;
 
     let api = TicketsApi::new(ctx.clone());
     for (n, (reporter, app, module, topic, category, title)) in TICKETS.iter().enumerate() {
@@ -369,7 +382,44 @@ pub async fn load(ctx: &AppContext) -> anyhow::Result<(i32, usize)> {
             .map_err(|e| anyhow::anyhow!("demo ticket {n}: {e}"))?;
     }
     Ok((
-        people.created + people.updated + catalogue.created + catalogue.updated,
+        people.created + people.updated + catalogue.created + catalogue.updated + key_users,
         TICKETS.len(),
     ))
+}
+
+/// Adds the demo key users that are not registered yet; returns how many.
+async fn register_key_users(
+    ctx: &AppContext,
+    now: chrono::DateTime<chrono::Utc>,
+) -> anyhow::Result<i32> {
+    use kerndesk_store::entity::key_user_assignment as assignment;
+    use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+    let db = ctx.store.connection();
+    let mut added = 0;
+    for (employee, application, role, hours) in KEY_USERS {
+        let exists = assignment::Entity::find()
+            .filter(assignment::Column::Employee.eq(*employee))
+            .filter(assignment::Column::Application.eq(*application))
+            .filter(assignment::Column::Module.eq(""))
+            .one(db)
+            .await?
+            .is_some();
+        if exists {
+            continue;
+        }
+        assignment::ActiveModel {
+            employee: Set((*employee).into()),
+            application: Set((*application).into()),
+            module: Set(String::new()),
+            role: Set(role.as_str().into()),
+            hours_per_week: Set(*hours),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await?;
+        added += 1;
+    }
+    Ok(added)
 }

@@ -135,9 +135,34 @@ async fn the_readme_flow_on_the_embedded_default() {
 
     let employee = token(dir.path(), "e001", "employee");
     let first = create(&channel, &employee, "readme-1").await.unwrap();
+    let filed = Instant::now();
     let retry = create(&channel, &employee, "readme-1").await.unwrap();
     assert_eq!(first.id, retry.id);
-    assert_eq!(first.status(), pb::TicketStatus::New);
+
+    // The router of the same process gives it to the Teams key user of the
+    // demo corporation within a second.
+    let routed = loop {
+        let mut request = tonic::Request::new(pb::GetTicketRequest { id: first.id });
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {employee}").parse().unwrap());
+        let t = TicketsClient::new(channel.clone())
+            .get_ticket(request)
+            .await
+            .unwrap()
+            .into_inner()
+            .ticket
+            .unwrap();
+        if t.status() != pb::TicketStatus::New {
+            break t;
+        }
+        assert!(filed.elapsed() < Duration::from_secs(1), "not routed within a second");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert_eq!(
+        (routed.status(), routed.assignee.as_str()),
+        (pb::TicketStatus::WithKeyUser, "e030")
+    );
 
     let status = create(&channel, "not-a-token", "readme-2")
         .await

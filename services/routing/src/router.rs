@@ -12,6 +12,8 @@ use kerndesk_store::model::{EventKind, TicketStatus};
 use kerndesk_store::wakeup::Wakeup;
 use tokio::sync::watch;
 
+use kerndesk_store::transitions;
+
 use crate::queries::{self, Change};
 use crate::rules::{self, Route, Settings};
 
@@ -60,6 +62,7 @@ pub async fn route_batch(ctx: &AppContext, settings: &Settings) -> Result<usize,
     )
     .await?;
     let actor = actor();
+    let mut routed_ids = Vec::with_capacity(batch.len());
     for t in &batch {
         let route = rules::route(
             &t.application,
@@ -71,8 +74,21 @@ pub async fn route_batch(ctx: &AppContext, settings: &Settings) -> Result<usize,
         if let Route::KeyUser { employee, .. } = &route {
             *availability.open_load.entry(employee.clone()).or_default() += 1;
         }
-        queries::apply(&txn, t, &actor, routed(t, &route, settings, now), now).await?;
+        // The claim holds the rows (SKIP LOCKED, or SQLite's write lock); the
+        // version guard is the second line of defence against a double
+        // assignment.
+        let change = routed(t, &route, settings, now);
+        if transitions::apply_quietly(&txn, t, &actor, change, now).await? {
+            routed_ids.push(t.id.to_string());
+        }
     }
+    // One notification for the batch, delivered on commit.
+    kerndesk_store::notify(
+        &txn,
+        kerndesk_store::TICKET_EVENT_CHANNEL,
+        &routed_ids.join(","),
+    )
+    .await?;
     txn.commit().await?;
     tracing::debug!(tickets = batch.len(), "routed a batch");
     Ok(batch.len())

@@ -35,6 +35,18 @@ pub async fn append_and_notify<C: ConnectionTrait>(
     event: NewEvent,
     more_channels: &[&str],
 ) -> Result<ticket_event::Model, DbErr> {
+    let row = insert(db, event).await?;
+    let mut channels = vec![crate::TICKET_EVENT_CHANNEL];
+    channels.extend_from_slice(more_channels);
+    crate::notify_all(db, &channels, &row.ticket_id.to_string()).await?;
+    Ok(row)
+}
+
+/// Appends without notifying: for batches that notify once at the end.
+pub async fn insert<C: ConnectionTrait>(
+    db: &C,
+    event: NewEvent,
+) -> Result<ticket_event::Model, DbErr> {
     let row = ticket_event::ActiveModel {
         ticket_id: Set(event.ticket_id),
         kind: Set(event.kind.as_str().to_owned()),
@@ -47,8 +59,5 @@ pub async fn append_and_notify<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
-    let mut channels = vec![crate::TICKET_EVENT_CHANNEL];
-    channels.extend_from_slice(more_channels);
-    crate::notify_all(db, &channels, &row.ticket_id.to_string()).await?;
     Ok(row)
 }

@@ -59,6 +59,8 @@ pub enum Applied {
     Stale { current_version: i64 },
 }
 
+/// Applies `change` to `t`, appends its event (notifying followers on
+/// commit) and returns the ticket as it is now.
 pub async fn apply<C: ConnectionTrait>(
     db: &C,
     t: &ticket::Model,
@@ -66,6 +68,31 @@ pub async fn apply<C: ConnectionTrait>(
     change: Change,
     now: DateTime<Utc>,
 ) -> Result<Applied, DbErr> {
+    if !apply_quietly(db, t, actor, change, now).await? {
+        let current_version = ticket::Entity::find_by_id(t.id)
+            .one(db)
+            .await?
+            .map_or(t.version, |t| t.version);
+        return Ok(Applied::Stale { current_version });
+    }
+    crate::notify(db, crate::TICKET_EVENT_CHANNEL, &t.id.to_string()).await?;
+    let now_row = ticket::Entity::find_by_id(t.id)
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("ticket {}", t.id)))?;
+    Ok(Applied::Done(Box::new(now_row)))
+}
+
+/// As [`apply`] for batches (the router): no notification and no re-read;
+/// `false` when the ticket changed since it was read. The caller notifies
+/// once for the batch.
+pub async fn apply_quietly<C: ConnectionTrait>(
+    db: &C,
+    t: &ticket::Model,
+    actor: &str,
+    change: Change,
+    now: DateTime<Utc>,
+) -> Result<bool, DbErr> {
     let mut update = ticket::Entity::update_many()
         .col_expr(ticket::Column::Version, Expr::value(t.version + 1))
         .col_expr(ticket::Column::UpdatedAt, Expr::value(now));
@@ -81,13 +108,9 @@ pub async fn apply<C: ConnectionTrait>(
         .exec(db)
         .await?;
     if result.rows_affected != 1 {
-        let current_version = ticket::Entity::find_by_id(t.id)
-            .one(db)
-            .await?
-            .map_or(t.version, |t| t.version);
-        return Ok(Applied::Stale { current_version });
+        return Ok(false);
     }
-    events::append(
+    events::insert(
         db,
         NewEvent {
             ticket_id: t.id,
@@ -100,9 +123,5 @@ pub async fn apply<C: ConnectionTrait>(
         },
     )
     .await?;
-    let now_row = ticket::Entity::find_by_id(t.id)
-        .one(db)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound(format!("ticket {}", t.id)))?;
-    Ok(Applied::Done(Box::new(now_row)))
+    Ok(true)
 }

@@ -69,7 +69,14 @@ async fn main() -> anyhow::Result<()> {
     let ttl = Duration::from_secs(3600);
     let admin = auth.issue("bench-admin", &[Role::Admin], ttl);
     let intake = Channel::from_shared(args.target.clone())?.connect().await?;
-    seed(&intake, &Channel::from_shared(args.routing.clone())?.connect().await?, &admin).await?;
+    seed(
+        &intake,
+        &Channel::from_shared(args.routing.clone())?
+            .connect()
+            .await?,
+        &admin,
+    )
+    .await?;
 
     let token: tonic::metadata::MetadataValue<_> =
         format!("Bearer {}", auth.issue("bench-e1", &[Role::Employee], ttl)).parse()?;
@@ -94,7 +101,10 @@ async fn main() -> anyhow::Result<()> {
                 ..Default::default()
             });
             request.metadata_mut().insert("authorization", token);
-            client.create_ticket(request).await.map(|r| r.into_inner().ticket.unwrap().id)
+            client
+                .create_ticket(request)
+                .await
+                .map(|r| r.into_inner().ticket.unwrap().id)
         }));
     }
     let mut ids = Vec::with_capacity(calls.len());
@@ -106,9 +116,17 @@ async fn main() -> anyhow::Result<()> {
     // Wait until the routers have decided on every ticket.
     let (first, last) = (*ids.iter().min().unwrap(), *ids.iter().max().unwrap());
     let deadline = Instant::now() + Duration::from_secs(120);
-    let count_sql = format!("SELECT COUNT(*) FROM tickets WHERE status = 'NEW' AND id BETWEEN {first} AND {last}");
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM tickets WHERE status = 'NEW' AND id BETWEEN {first} AND {last}"
+    );
     loop {
-        let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), count_sql.clone())).await?.unwrap();
+        let row = db
+            .query_one_raw(Statement::from_string(
+                db.get_database_backend(),
+                count_sql.clone(),
+            ))
+            .await?
+            .unwrap();
         if row.try_get_by_index::<i64>(0)? == 0 {
             break;
         }
@@ -133,7 +151,12 @@ async fn main() -> anyhow::Result<()> {
             (routed - created).num_microseconds().unwrap_or(0) as f64 / 1000.0
         })
         .collect();
-    anyhow::ensure!(latencies.len() == ids.len(), "{} of {} tickets routed", latencies.len(), ids.len());
+    anyhow::ensure!(
+        latencies.len() == ids.len(),
+        "{} of {} tickets routed",
+        latencies.len(),
+        ids.len()
+    );
     latencies.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let (p50, p99) = (percentile(&latencies, 0.50), percentile(&latencies, 0.99));
     println!(
@@ -155,8 +178,10 @@ async fn main() -> anyhow::Result<()> {
 /// p50 and p99 (ms) of INSERT + pg_notify, committed, until LISTEN hears it.
 async fn notify_round_trip(url: &str, samples: usize) -> anyhow::Result<(f64, f64)> {
     let db = Database::connect(url).await?;
-    db.execute_unprepared("CREATE TABLE IF NOT EXISTS bench_notify (id bigserial PRIMARY KEY, payload text NOT NULL)")
-        .await?;
+    db.execute_unprepared(
+        "CREATE TABLE IF NOT EXISTS bench_notify (id bigserial PRIMARY KEY, payload text NOT NULL)",
+    )
+    .await?;
     let mut listener = PgListener::connect(url).await?;
     listener.listen("kerndesk_bench_baseline").await?;
     let mut times = Vec::with_capacity(samples);
@@ -190,7 +215,10 @@ async fn seed(intake: &Channel, routing: &Channel, admin: &str) -> anyhow::Resul
     };
     let mut dir = DirectoryClient::new(intake.clone());
     dir.import_employees(with(pb::ImportEmployeesRequest {
-        departments: vec![pb::Department { code: "bench".into(), name: "Bench".into() }],
+        departments: vec![pb::Department {
+            code: "bench".into(),
+            name: "Bench".into(),
+        }],
         employees: ["bench-e1", "bench-ku1", "bench-ku2"]
             .map(|id| pb::Employee {
                 id: id.into(),
@@ -211,10 +239,15 @@ async fn seed(intake: &Channel, routing: &Channel, admin: &str) -> anyhow::Resul
             topics: vec![],
         }],
     });
-    with_apps.metadata_mut().insert("authorization", bearer.clone());
+    with_apps
+        .metadata_mut()
+        .insert("authorization", bearer.clone());
     dir.upsert_applications(with_apps).await?;
     let mut register = KeyUserRegisterClient::new(routing.clone());
-    for (who, role) in [("bench-ku1", rpb::KeyUserRole::Primary), ("bench-ku2", rpb::KeyUserRole::Primary)] {
+    for (who, role) in [
+        ("bench-ku1", rpb::KeyUserRole::Primary),
+        ("bench-ku2", rpb::KeyUserRole::Primary),
+    ] {
         let mut r = tonic::Request::new(rpb::AssignKeyUserRequest {
             employee: who.into(),
             application: "bench-app".into(),

@@ -21,10 +21,12 @@ use tonic::{Request, Response, Status};
 
 use super::queries::{self, Created, ListFilter};
 use super::rules::{self, NewTicket, RequestId, Visibility};
+use super::writer::{Pending, TicketWriter};
 use crate::convert;
 
 pub struct TicketsApi {
     ctx: AppContext,
+    writer: TicketWriter,
     sla: Sla,
     /// Wakes WatchTicket streams when any service appends an event.
     events: Wakeup,
@@ -35,6 +37,7 @@ impl TicketsApi {
     pub fn new(ctx: AppContext) -> Self {
         let events = Wakeup::listen(&ctx.store, &[kerndesk_store::TICKET_EVENT_CHANNEL]);
         Self {
+            writer: TicketWriter::spawn(ctx.store.clone()),
             sla: Sla::from_config(&ctx.config),
             ctx,
             events,
@@ -448,16 +451,21 @@ impl TicketsApi {
         let reporter = reporter.expect("checked");
 
         let key = idempotency_key(caller, "CreateTicket", &t.request_id);
-        let outcome = queries::create_ticket(
-            store,
-            &key,
-            &hash,
-            &t,
-            &reporter,
-            &caller.subject,
-            self.ctx.clock.now(),
-        )
-        .await?;
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        self.writer
+            .create(Pending {
+                ticket: t,
+                reporter,
+                created_by: caller.subject.clone(),
+                key,
+                hash,
+                now: self.ctx.clock.now(),
+                reply,
+            })
+            .await?;
+        let outcome = outcome
+            .await
+            .map_err(|_| Error::Unavailable("the ticket writer stopped".into()))??;
         if let Created::New(row) = &outcome {
             tracing::info!(
                 ticket = row.id,

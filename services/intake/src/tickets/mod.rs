@@ -3,3 +3,4 @@
 pub mod api;
 pub mod queries;
 pub mod rules;
+pub mod writer;

@@ -142,63 +142,6 @@ async fn finish_create<T>(
         .ok_or_else(|| Error::Internal("idempotency record vanished after a conflict".into()))
 }
 
-pub async fn create_ticket(
-    store: &Store,
-    key: &IdempotencyKey,
-    hash: &str,
-    t: &NewTicket,
-    reporter: &Reporter,
-    created_by: &str,
-    now: DateTime<Utc>,
-) -> Result<Created<ticket::Model>, Error> {
-    let txn = store.begin_write().await?;
-    let row = ticket::ActiveModel {
-        application: Set(t.application.clone()),
-        module: Set(t.module.clone()),
-        topic: Set(t.topic.clone()),
-        title: Set(t.title.clone()),
-        description: Set(t.description.clone()),
-        category: Set(t.category.as_str().to_owned()),
-        impact: Set(t.impact.as_str().to_owned()),
-        urgency: Set(t.urgency.as_str().to_owned()),
-        priority: Set(t.priority.as_str().to_owned()),
-        channel: Set(t.channel.as_str().to_owned()),
-        status: Set(TicketStatus::New.as_str().to_owned()),
-        reporter: Set(reporter.id.clone()),
-        created_by: Set(created_by.to_owned()),
-        department: Set(reporter.department.clone()),
-        assignee: Set(None),
-        version: Set(1),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    events::append(
-        &txn,
-        NewEvent {
-            ticket_id: row.id,
-            kind: EventKind::Created,
-            actor: created_by.to_owned(),
-            from_status: None,
-            to_status: Some(TicketStatus::New),
-            note: None,
-            at: now,
-        },
-    )
-    .await?;
-    // Delivered on commit: wakes the router at once instead of at its next poll.
-    kerndesk_store::notify(
-        &txn,
-        kerndesk_store::NEW_TICKET_CHANNEL,
-        &row.id.to_string(),
-    )
-    .await?;
-    let id = row.id;
-    finish_create(txn, store, key, hash, id, row).await
-}
-
 /// A ticket the caller may see, else NOT_FOUND (whether it exists or not:
 /// an employee learns nothing about other people's tickets).
 pub async fn visible_ticket<C: ConnectionTrait>(
