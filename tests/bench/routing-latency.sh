@@ -7,11 +7,12 @@
 #      creation to the router's decision (audit trail timestamps),
 #   3. on PostgreSQL the baseline: a bare INSERT + NOTIFY until LISTEN hears it.
 #
-#   tests/bench/routing-latency.sh [SECONDS]
+#   tests/bench/routing-latency.sh [SECONDS] [PERCENT_OF_MAX_RATE, default 50]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT=$(pwd)
 SECONDS_="${1:-20}"
+PERCENT="${2:-50}"
 PG="postgres://postgres@127.0.0.1:5432"
 SECRET="bench-secret-bench-secret-bench-secret"
 WORK=$(mktemp -d)
@@ -65,7 +66,7 @@ for backend in postgres sqlite; do
   MAX=$("$BIN/kerndesk-load" --target http://127.0.0.1:50971 --tenant demo --secret "$SECRET" \
     --concurrency 16 --seconds 10 --seed --json | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["tickets_per_second"]))')
   stop_all
-  RATE=$(( MAX / 2 ))
+  RATE=$(( MAX * PERCENT / 100 ))
   for routers in 1 2; do
     fresh_database "$backend"
     serve intake 50971

@@ -139,6 +139,13 @@ pub async fn spawn(
 #[derive(Clone)]
 pub struct Bearer(Option<MetadataValue<tonic::metadata::Ascii>>);
 
+impl Bearer {
+    /// No authorization metadata at all.
+    pub fn none() -> Self {
+        Self(None)
+    }
+}
+
 impl Interceptor for Bearer {
     fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
         if let Some(value) = &self.0 {

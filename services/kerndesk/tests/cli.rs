@@ -143,9 +143,10 @@ async fn the_readme_flow_on_the_embedded_default() {
     // demo corporation within a second.
     let routed = loop {
         let mut request = tonic::Request::new(pb::GetTicketRequest { id: first.id });
-        request
-            .metadata_mut()
-            .insert("authorization", format!("Bearer {employee}").parse().unwrap());
+        request.metadata_mut().insert(
+            "authorization",
+            format!("Bearer {employee}").parse().unwrap(),
+        );
         let t = TicketsClient::new(channel.clone())
             .get_ticket(request)
             .await
@@ -156,7 +157,10 @@ async fn the_readme_flow_on_the_embedded_default() {
         if t.status() != pb::TicketStatus::New {
             break t;
         }
-        assert!(filed.elapsed() < Duration::from_secs(1), "not routed within a second");
+        assert!(
+            filed.elapsed() < Duration::from_secs(1),
+            "not routed within a second"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert_eq!(

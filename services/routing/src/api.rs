@@ -402,6 +402,7 @@ impl KeyUserRegister for RoutingApi {
         request: Request<pb::RemoveAbsenceRequest>,
     ) -> Result<Response<pb::RemoveAbsenceResponse>, Status> {
         let caller = Caller::of(&request)?;
+        caller.require_any(&[Role::Admin, Role::KeyUser])?;
         let id = request.into_inner().id;
         let db = self.ctx.store.connection();
         let row = absence::Entity::find_by_id(id)
@@ -469,9 +470,28 @@ impl RoutingApi {
         decide: impl FnOnce(&ticket::Model) -> Result<Change, Error>,
         comment_body: Option<String>,
     ) -> Result<pb::DeskTicket, Error> {
+        let desk = Desk::KeyUser(allowed);
+        self.desk_change(desk, caller, id, version, decide, comment_body)
+            .await
+    }
+
+    /// One desk action: load and check the ticket for `desk`, decide, apply,
+    /// add what the desk tells the employee as a comment, commit.
+    async fn desk_change(
+        &self,
+        desk: Desk<'_>,
+        caller: &Caller,
+        id: i64,
+        version: i64,
+        decide: impl FnOnce(&ticket::Model) -> Result<Change, Error>,
+        comment_body: Option<String>,
+    ) -> Result<pb::DeskTicket, Error> {
         let now = self.now();
         let txn = self.ctx.store.begin_write().await?;
-        let t = self.held(&txn, caller, id, version, allowed).await?;
+        let t = match desk {
+            Desk::KeyUser(allowed) => self.held(&txn, caller, id, version, allowed).await?,
+            Desk::Supplier => self.escalated(&txn, caller, id, version).await?,
+        };
         let change = decide(&t)?;
         let updated = queries::apply(&txn, &t, &caller.subject, change, now).await?;
         if let Some(body) = comment_body {
@@ -480,6 +500,14 @@ impl RoutingApi {
         txn.commit().await?;
         Ok(desk_ticket(updated))
     }
+}
+
+/// Which desk acts, and so which check a ticket must pass.
+enum Desk<'a> {
+    /// A key user holding the ticket in one of these states.
+    KeyUser(&'a [TicketStatus]),
+    /// A supplier agent, on a ticket with the supplier.
+    Supplier,
 }
 
 /// What the desk asks or tells the employee is also a comment on the
@@ -898,16 +926,8 @@ impl RoutingApi {
         decide: impl FnOnce(&ticket::Model) -> Result<Change, Error>,
         comment_body: Option<String>,
     ) -> Result<pb::DeskTicket, Error> {
-        let now = self.now();
-        let txn = self.ctx.store.begin_write().await?;
-        let t = self.escalated(&txn, caller, id, version).await?;
-        let change = decide(&t)?;
-        let updated = queries::apply(&txn, &t, &caller.subject, change, now).await?;
-        if let Some(body) = comment_body {
-            add_comment(&txn, id, &caller.subject, body, now).await?;
-        }
-        txn.commit().await?;
-        Ok(desk_ticket(updated))
+        self.desk_change(Desk::Supplier, caller, id, version, decide, comment_body)
+            .await
     }
 }
 

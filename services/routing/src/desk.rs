@@ -24,24 +24,4 @@ pub async fn load<C: sea_orm::ConnectionTrait>(db: &C, id: i64) -> Result<ticket
         .ok_or_else(|| Error::not_found("ticket", id))
 }
 
-/// A required free-text field: trimmed, `min..=max` characters.
-pub fn text(
-    v: &mut kerndesk_runtime::Violations,
-    field: &str,
-    value: &str,
-    min: usize,
-    max: usize,
-) -> String {
-    let value = value.trim().to_owned();
-    let n = value.chars().count();
-    v.check(
-        (min..=max).contains(&n),
-        field,
-        if min > 0 {
-            format!("is required: {min}-{max} characters, is {n}")
-        } else {
-            format!("must be at most {max} characters")
-        },
-    );
-    value
-}
+pub use kerndesk_intake::tickets::rules::text;

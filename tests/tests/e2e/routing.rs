@@ -573,3 +573,185 @@ async fn the_register_validates_and_upserts() {
         .unwrap_err();
     assert_bad_fields(&status, &["end_time"]);
 }
+
+/// Calls every routing RPC; returns each refusal.
+async fn call_every_routing_rpc(
+    register: &mut Register,
+    desk: &mut KeyUserDesk,
+    supplier: &mut SupplierDesk,
+) -> Vec<(&'static str, tonic::Status)> {
+    let mut refusals = Vec::new();
+    macro_rules! call {
+        ($name:literal, $fut:expr) => {
+            match $fut.await {
+                Ok(_) => panic!("{} was not refused", $name),
+                Err(status) => refusals.push(($name, status)),
+            }
+        };
+    }
+    let assign = rpb::AssignKeyUserRequest {
+        employee: "ku1".into(),
+        application: "erp".into(),
+        module: String::new(),
+        role: KeyUserRole::Primary.into(),
+        hours_per_week: 4,
+    };
+    call!("AssignKeyUser", register.assign_key_user(assign.clone()));
+    call!(
+        "ListAssignments",
+        register.list_assignments(rpb::ListAssignmentsRequest::default())
+    );
+    call!(
+        "RemoveAssignment",
+        register.remove_assignment(rpb::RemoveAssignmentRequest { id: 1 })
+    );
+    call!(
+        "ImportAssignments",
+        register.import_assignments(rpb::ImportAssignmentsRequest {
+            assignments: vec![assign]
+        })
+    );
+    call!(
+        "RecordAbsence",
+        register.record_absence(rpb::RecordAbsenceRequest {
+            employee: "ku1".into(),
+            ..Default::default()
+        })
+    );
+    call!(
+        "ListAbsences",
+        register.list_absences(rpb::ListAbsencesRequest::default())
+    );
+    call!(
+        "RemoveAbsence",
+        register.remove_absence(rpb::RemoveAbsenceRequest { id: 1 })
+    );
+    call!(
+        "ListMyQueue",
+        desk.list_my_queue(rpb::ListMyQueueRequest::default())
+    );
+    call!(
+        "AcceptTicket",
+        desk.accept_ticket(rpb::AcceptTicketRequest {
+            ticket_id: 1,
+            version: 0
+        })
+    );
+    call!(
+        "ResolveTicket",
+        desk.resolve_ticket(rpb::ResolveTicketRequest {
+            ticket_id: 1,
+            version: 0,
+            kind: rpb::ResolutionKind::Fixed.into(),
+            note: "x".into()
+        })
+    );
+    call!(
+        "AskEmployee",
+        desk.ask_employee(rpb::AskEmployeeRequest {
+            ticket_id: 1,
+            version: 0,
+            question: "x".into()
+        })
+    );
+    call!(
+        "ReassignTicket",
+        desk.reassign_ticket(rpb::ReassignTicketRequest {
+            ticket_id: 1,
+            version: 0,
+            to_employee: "e3".into(),
+            note: String::new()
+        })
+    );
+    call!(
+        "EscalateTicket",
+        desk.escalate_ticket(rpb::EscalateTicketRequest {
+            ticket_id: 1,
+            version: 0,
+            triage_note: "Alles geprobeerd".into()
+        })
+    );
+    call!(
+        "LogTime",
+        desk.log_time(rpb::LogTimeRequest {
+            request_id: "t".into(),
+            ticket_id: 1,
+            minutes: 5,
+            note: String::new()
+        })
+    );
+    call!(
+        "ListEscalations",
+        supplier.list_escalations(rpb::ListEscalationsRequest::default())
+    );
+    call!(
+        "AcknowledgeEscalation",
+        supplier.acknowledge_escalation(rpb::AcknowledgeEscalationRequest {
+            ticket_id: 1,
+            version: 0
+        })
+    );
+    call!(
+        "PostUpdate",
+        supplier.post_update(rpb::PostUpdateRequest {
+            ticket_id: 1,
+            note: "x".into()
+        })
+    );
+    call!(
+        "ResolveEscalation",
+        supplier.resolve_escalation(rpb::ResolveEscalationRequest {
+            ticket_id: 1,
+            version: 0,
+            note: "x".into()
+        })
+    );
+    call!(
+        "HandBack",
+        supplier.hand_back(rpb::HandBackRequest {
+            ticket_id: 1,
+            version: 0,
+            note: "x".into()
+        })
+    );
+    refusals
+}
+
+#[tokio::test]
+async fn every_routing_rpc_is_authenticated_and_authorised_by_role() {
+    let app = with_key_users().await;
+    let ticket = app.routed(file_ticket(&app, "e1", "r-1").await.id).await;
+    assert_eq!(ticket.id, 1, "the RPCs below name ticket 1");
+
+    use kerndesk_proto::routing::v1::key_user_desk_client::KeyUserDeskClient;
+    use kerndesk_proto::routing::v1::key_user_register_client::KeyUserRegisterClient;
+    use kerndesk_proto::routing::v1::supplier_desk_client::SupplierDeskClient;
+    let anonymous = Bearer::none();
+    let refusals = call_every_routing_rpc(
+        &mut KeyUserRegisterClient::with_interceptor(app.channel.clone(), anonymous.clone()),
+        &mut KeyUserDeskClient::with_interceptor(app.channel.clone(), anonymous.clone()),
+        &mut SupplierDeskClient::with_interceptor(app.channel.clone(), anonymous),
+    )
+    .await;
+    assert_eq!(refusals.len(), 19);
+    for (rpc, status) in &refusals {
+        assert_eq!(status.code(), Code::Unauthenticated, "{rpc}");
+    }
+
+    // A plain employee may call none of them.
+    let employee = [Role::Employee];
+    let refusals = call_every_routing_rpc(
+        &mut app.register_as("e1", &employee),
+        &mut app.key_user_desk_as("e1", &employee),
+        &mut app.supplier_desk_as("e1", &employee),
+    )
+    .await;
+    for (rpc, status) in &refusals {
+        assert_eq!(status.code(), Code::PermissionDenied, "{rpc}: {status:?}");
+    }
+
+    // Nothing changed.
+    assert_eq!(app.event_kinds(1).await, ["CREATED", "ROUTED"]);
+    assert_eq!(app.count("key_user_assignments").await, 2);
+    assert_eq!(app.count("time_entries").await, 0);
+}

@@ -115,16 +115,7 @@ impl Tickets for TicketsApi {
         let caller = Caller::of(&request)?;
         let req = request.into_inner();
         let mut v = Violations::default();
-        let body = req.body.trim().to_owned();
-        let chars = body.chars().count();
-        v.check(
-            (1..=rules::COMMENT_MAX_CHARS).contains(&chars),
-            "body",
-            format!(
-                "must be 1-{} characters, is {chars}",
-                rules::COMMENT_MAX_CHARS
-            ),
-        );
+        let body = rules::text(&mut v, "body", &req.body, 1, rules::COMMENT_MAX_CHARS);
         v.finish()?;
         let t = queries::reply_to_ticket(
             &self.ctx.store,
@@ -148,16 +139,7 @@ impl Tickets for TicketsApi {
         let caller = Caller::of(&request)?;
         let req = request.into_inner();
         let mut v = Violations::default();
-        let reason_text = req.reason.trim().to_owned();
-        let chars = reason_text.chars().count();
-        v.check(
-            (1..=rules::REASON_MAX_CHARS).contains(&chars),
-            "reason",
-            format!(
-                "is required: 1-{} characters, is {chars}",
-                rules::REASON_MAX_CHARS
-            ),
-        );
+        let reason_text = rules::text(&mut v, "reason", &req.reason, 1, rules::REASON_MAX_CHARS);
         v.check(req.version >= 0, "version", "must not be negative");
         v.finish()?;
         let t = queries::reopen_ticket(
@@ -284,16 +266,7 @@ impl Tickets for TicketsApi {
         let request_id = RequestId::parse(&req.request_id)
             .map_err(|why| v.add("request_id", why))
             .ok();
-        let body = req.body.trim().to_owned();
-        let chars = body.chars().count();
-        v.check(
-            (1..=rules::COMMENT_MAX_CHARS).contains(&chars),
-            "body",
-            format!(
-                "must be 1-{} characters, is {chars}",
-                rules::COMMENT_MAX_CHARS
-            ),
-        );
+        let body = rules::text(&mut v, "body", &req.body, 1, rules::COMMENT_MAX_CHARS);
         v.finish()?;
         let request_id = request_id.expect("checked above");
         let key = idempotency_key(&caller, "AddComment", &request_id);
@@ -336,12 +309,7 @@ impl Tickets for TicketsApi {
         let req = request.into_inner();
         let mut v = Violations::default();
         v.check((1..=5).contains(&req.score), "score", "must be 1-5");
-        let remark = req.remark.trim().to_owned();
-        v.check(
-            remark.chars().count() <= rules::REMARK_MAX_CHARS,
-            "remark",
-            format!("must be at most {} characters", rules::REMARK_MAX_CHARS),
-        );
+        let remark = rules::text(&mut v, "remark", &req.remark, 0, rules::REMARK_MAX_CHARS);
         v.finish()?;
         let (t, rating) = queries::rate_ticket(
             &self.ctx.store,
@@ -366,12 +334,7 @@ impl Tickets for TicketsApi {
         let req = request.into_inner();
         let mut v = Violations::default();
         v.check(req.version >= 0, "version", "must not be negative");
-        let reason_text = req.reason.trim().to_owned();
-        v.check(
-            reason_text.chars().count() <= rules::REASON_MAX_CHARS,
-            "reason",
-            format!("must be at most {} characters", rules::REASON_MAX_CHARS),
-        );
+        let reason_text = rules::text(&mut v, "reason", &req.reason, 0, rules::REASON_MAX_CHARS);
         v.finish()?;
         let t = queries::withdraw_ticket(
             &self.ctx.store,

@@ -376,6 +376,26 @@ pub async fn comment_by_id<C: ConnectionTrait>(db: &C, id: i64) -> Result<commen
         .ok_or_else(|| Error::Internal(format!("comment {id} of an idempotency record is gone")))
 }
 
+/// Opens a write transaction on a ticket the caller reported, in one of the
+/// `allowed` states at `version` (0: any): the prologue of every
+/// employee-side transition.
+async fn reporters_ticket(
+    store: &Store,
+    caller: &Caller,
+    visibility: &Visibility,
+    id: i64,
+    version: i64,
+    allowed: &[TicketStatus],
+    what: &str,
+) -> Result<(DatabaseTransaction, ticket::Model), Error> {
+    let txn = store.begin_write().await?;
+    let t = visible_ticket(&txn, id, visibility).await?;
+    rules::check_reporter(caller, &t, what)?;
+    rules::require_status(&t, allowed)?;
+    rules::check_version(version, &t)?;
+    Ok((txn, t))
+}
+
 /// The reporter answers the desk: the ticket returns to whoever asked, and
 /// the SLA due times move later by the business time spent waiting.
 pub async fn reply_to_ticket(
@@ -387,10 +407,16 @@ pub async fn reply_to_ticket(
     body: String,
     now: DateTime<Utc>,
 ) -> Result<ticket::Model, Error> {
-    let txn = store.begin_write().await?;
-    let t = visible_ticket(&txn, id, visibility).await?;
-    rules::check_reporter(caller, &t, "reply to")?;
-    rules::require_status(&t, &[TicketStatus::WaitingOnEmployee])?;
+    let (txn, t) = reporters_ticket(
+        store,
+        caller,
+        visibility,
+        id,
+        0,
+        &[TicketStatus::WaitingOnEmployee],
+        "reply to",
+    )
+    .await?;
     let waited = t.waiting_since.map_or(chrono::Duration::zero(), |since| {
         sla.calendar.between(since, now)
     });
@@ -435,11 +461,16 @@ pub async fn reopen_ticket(
     reason_text: String,
     now: DateTime<Utc>,
 ) -> Result<ticket::Model, Error> {
-    let txn = store.begin_write().await?;
-    let t = visible_ticket(&txn, id, visibility).await?;
-    rules::check_reporter(caller, &t, "reopen")?;
-    rules::require_status(&t, &[TicketStatus::Resolved])?;
-    rules::check_version(version, &t)?;
+    let (txn, t) = reporters_ticket(
+        store,
+        caller,
+        visibility,
+        id,
+        version,
+        &[TicketStatus::Resolved],
+        "reopen",
+    )
+    .await?;
     let resolved = t.resolved_at.unwrap_or(t.updated_at);
     if now - resolved > chrono::Duration::days(reopen_days.into()) {
         return Err(Error::invalid_state(format!(
@@ -476,11 +507,16 @@ pub async fn close_ticket(
     version: i64,
     now: DateTime<Utc>,
 ) -> Result<ticket::Model, Error> {
-    let txn = store.begin_write().await?;
-    let t = visible_ticket(&txn, id, visibility).await?;
-    rules::check_reporter(caller, &t, "close")?;
-    rules::require_status(&t, &[TicketStatus::Resolved])?;
-    rules::check_version(version, &t)?;
+    let (txn, t) = reporters_ticket(
+        store,
+        caller,
+        visibility,
+        id,
+        version,
+        &[TicketStatus::Resolved],
+        "close",
+    )
+    .await?;
     let updated = apply(
         &txn,
         &t,

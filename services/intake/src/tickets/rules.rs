@@ -40,6 +40,23 @@ impl RequestId {
     }
 }
 
+/// A free-text field: trimmed, `min..=max` characters; a violation names
+/// the field otherwise. Returns the trimmed text.
+pub fn text(v: &mut Violations, field: &str, value: &str, min: usize, max: usize) -> String {
+    let value = value.trim().to_owned();
+    let n = value.chars().count();
+    v.check(
+        (min..=max).contains(&n),
+        field,
+        if min > 0 {
+            format!("is required: {min}-{max} characters, is {n}")
+        } else {
+            format!("must be at most {max} characters, is {n}")
+        },
+    );
+    value
+}
+
 /// A catalogue code: lower-case, 1-40 of `[a-z0-9-]`, not starting with '-'.
 pub fn is_code(text: &str) -> bool {
     kerndesk_runtime::config::is_slug(text)
