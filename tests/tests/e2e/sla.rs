@@ -177,3 +177,66 @@ async fn accepted_tickets_are_not_escalated_and_waiting_pauses_the_clock() {
     // 30 November 15:00 + 8.5 business hours = 1 December 15:00.
     assert_eq!(after.resolution_due_time, Some(ts(ams(12, 1, 15, 0))));
 }
+
+#[tokio::test]
+async fn reopening_is_possible_only_within_the_configured_days() {
+    let clock = Arc::new(ManualClock::new(ams(11, 2, 10, 0)));
+    let app = spawn_app_at(clock.clone(), &[("KERNDESK__ROUTING__REOPEN_DAYS", "14")]).await;
+    app.seed().await;
+    app.assign("ku1", "erp", KeyUserRole::Primary, 0).await;
+    let resolve = |id: i64| rpb::ResolveTicketRequest {
+        ticket_id: id,
+        version: 0,
+        kind: rpb::ResolutionKind::HowTo.into(),
+        note: "Uitgelegd".into(),
+    };
+    let reopen = |id: i64| pb::ReopenTicketRequest {
+        ticket_id: id,
+        version: 0,
+        reason: "Werkt nog niet".into(),
+    };
+
+    let early = app.routed(file_ticket(&app, "e1", "r-1").await.id).await;
+    let late = app.routed(file_ticket(&app, "e1", "r-2").await.id).await;
+    app.key_user_desk("ku1")
+        .resolve_ticket(resolve(early.id))
+        .await
+        .unwrap();
+    app.key_user_desk("ku1")
+        .resolve_ticket(resolve(late.id))
+        .await
+        .unwrap();
+
+    clock.set(ams(11, 15, 10, 0)); // 13 days later
+    let reopened = app
+        .tickets_as("e1", &[Role::Employee])
+        .reopen_ticket(reopen(early.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        reopened.into_inner().ticket.unwrap().status(),
+        pb::TicketStatus::WithKeyUser
+    );
+
+    clock.set(ams(11, 17, 10, 0)); // 15 days later
+    let status = app
+        .tickets_as("e1", &[Role::Employee])
+        .reopen_ticket(reopen(late.id))
+        .await
+        .unwrap_err();
+    assert_refused(
+        &status,
+        tonic::Code::FailedPrecondition,
+        reason::INVALID_STATE,
+    );
+    let status = app
+        .tickets_as("e1", &[Role::Employee])
+        .reopen_ticket(pb::ReopenTicketRequest {
+            ticket_id: late.id,
+            version: 0,
+            reason: String::new(),
+        })
+        .await
+        .unwrap_err();
+    assert_bad_fields(&status, &["reason"]);
+}
