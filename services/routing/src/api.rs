@@ -86,6 +86,16 @@ fn absence_to_pb(a: absence::Model) -> pb::Absence {
     }
 }
 
+/// An assignment request that passed every check.
+struct NewAssignment {
+    employee: String,
+    application: String,
+    /// '' for the whole application.
+    module: String,
+    role: KeyUserRole,
+    hours_per_week: i32,
+}
+
 /// A valid assignment request, checked against the directory; violations
 /// are named with `prefix` (empty for a single call, `assignments[3].` in bulk).
 async fn parse_assignment<C: ConnectionTrait>(
@@ -93,8 +103,8 @@ async fn parse_assignment<C: ConnectionTrait>(
     req: &pb::AssignKeyUserRequest,
     prefix: &str,
     v: &mut Violations,
-) -> Result<Option<(String, String, String, KeyUserRole, i32)>, Error> {
-    let before = v.clone().into_vec().len();
+) -> Result<Option<NewAssignment>, Error> {
+    let before = v.len();
     let employee = req.employee.trim().to_owned();
     let application = req.application.trim().to_owned();
     let module = req.module.trim().to_owned();
@@ -141,54 +151,72 @@ async fn parse_assignment<C: ConnectionTrait>(
             format!("not a module of {application}"),
         );
     }
-    if v.clone().into_vec().len() > before {
+    if v.len() > before {
         return Ok(None);
     }
-    Ok(Some((
+    Ok(Some(NewAssignment {
         employee,
         application,
         module,
-        role.expect("checked"),
-        req.hours_per_week,
-    )))
+        role: role.expect("checked"),
+        hours_per_week: req.hours_per_week,
+    }))
 }
 
-/// Inserts or updates; returns the row and whether it was (created, changed).
+/// What an upsert did.
+enum Upserted {
+    Created(assignment::Model),
+    Updated(assignment::Model),
+    Unchanged(assignment::Model),
+}
+
+impl Upserted {
+    fn row(self) -> assignment::Model {
+        match self {
+            Self::Created(a) | Self::Updated(a) | Self::Unchanged(a) => a,
+        }
+    }
+}
+
+/// Inserts the assignment, or updates role and hours of the existing one
+/// for the same (employee, application, module).
 async fn upsert_assignment<C: ConnectionTrait>(
     db: &C,
-    (employee, application, module, role, hours): (String, String, String, KeyUserRole, i32),
+    new: NewAssignment,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<(assignment::Model, bool, bool), Error> {
+) -> Result<Upserted, Error> {
     let existing = assignment::Entity::find()
-        .filter(assignment::Column::Employee.eq(employee.clone()))
-        .filter(assignment::Column::Application.eq(application.clone()))
-        .filter(assignment::Column::Module.eq(module.clone()))
+        .filter(assignment::Column::Employee.eq(new.employee.clone()))
+        .filter(assignment::Column::Application.eq(new.application.clone()))
+        .filter(assignment::Column::Module.eq(new.module.clone()))
         .one(db)
         .await?;
+    let role = new.role.as_str().to_owned();
     Ok(match existing {
-        Some(a) if a.role == role.as_str() && a.hours_per_week == hours => (a, false, false),
+        Some(a) if a.role == role && a.hours_per_week == new.hours_per_week => {
+            Upserted::Unchanged(a)
+        }
         Some(a) => {
             let mut row = a.into_active_model();
-            row.role = Set(role.as_str().to_owned());
-            row.hours_per_week = Set(hours);
+            row.role = Set(role);
+            row.hours_per_week = Set(new.hours_per_week);
             row.updated_at = Set(now);
-            (row.update(db).await?, false, true)
+            Upserted::Updated(row.update(db).await?)
         }
-        None => {
-            let row = assignment::ActiveModel {
-                employee: Set(employee),
-                application: Set(application),
-                module: Set(module),
-                role: Set(role.as_str().to_owned()),
-                hours_per_week: Set(hours),
+        None => Upserted::Created(
+            assignment::ActiveModel {
+                employee: Set(new.employee),
+                application: Set(new.application),
+                module: Set(new.module),
+                role: Set(role),
+                hours_per_week: Set(new.hours_per_week),
                 created_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()
             }
             .insert(db)
-            .await?;
-            (row, true, false)
-        }
+            .await?,
+        ),
     })
 }
 
@@ -204,7 +232,9 @@ impl KeyUserRegister for RoutingApi {
         let parsed = parse_assignment(self.ctx.store.connection(), &req, "", &mut v).await?;
         v.finish()?;
         let txn = self.ctx.store.begin_write().await.map_err(Error::from)?;
-        let (row, _, _) = upsert_assignment(&txn, parsed.expect("valid"), self.now()).await?;
+        let row = upsert_assignment(&txn, parsed.expect("valid"), self.now())
+            .await?
+            .row();
         txn.commit().await.map_err(Error::from)?;
         Ok(Response::new(pb::AssignKeyUserResponse {
             assignment: Some(assignment_to_pb(row)),
@@ -293,9 +323,9 @@ impl KeyUserRegister for RoutingApi {
             }
             match (parsed, v.is_empty()) {
                 (Some(parsed), true) => match upsert_assignment(&txn, parsed, now).await? {
-                    (_, true, _) => out.created += 1,
-                    (_, _, true) => out.updated += 1,
-                    _ => out.unchanged += 1,
+                    Upserted::Created(_) => out.created += 1,
+                    Upserted::Updated(_) => out.updated += 1,
+                    Upserted::Unchanged(_) => out.unchanged += 1,
                 },
                 _ => out.refused.push(intake_pb::RowRefusal {
                     index: i as i32,

@@ -178,6 +178,10 @@ impl Violations {
         self.0.is_empty()
     }
 
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     pub fn has(&self, field: &str) -> bool {
         self.0.iter().any(|v| v.field == field)
     }
