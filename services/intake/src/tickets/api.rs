@@ -15,6 +15,7 @@ use kerndesk_store::entity::{comment, rating, ticket};
 use kerndesk_store::idempotency::{self, IdempotencyKey};
 use kerndesk_store::wakeup::Wakeup;
 use prost::Message;
+use sea_orm::EntityTrait as _;
 use tokio_stream::Stream;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status};
@@ -365,53 +366,28 @@ impl TicketsApi {
             request_id: String::new(),
             ..req.clone()
         });
-        // A refusal is first checked against earlier calls: a retry must get
-        // its ticket even if the catalogue changed since the first call. The
-        // happy path needs no such look-up: the idempotency record inserted
-        // with the ticket settles retries and races.
-        let earlier = || async {
-            match RequestId::parse(&req.request_id) {
-                Ok(id) => {
-                    let key = idempotency_key(caller, "CreateTicket", &id);
-                    queries::earlier_call::<ticket::Model>(store, &key, &hash).await
-                }
-                Err(_) => Ok(None),
+        let (t, reporter) = match self.check_new_ticket(caller, &req).await {
+            Ok(checked) => checked,
+            // A refused request may be the retry of one that succeeded before
+            // the catalogue changed: it gets its ticket. The happy path needs
+            // no look-up: the idempotency record written with the ticket
+            // settles retries and races.
+            Err(
+                refusal @ (Error::InvalidFields(_)
+                | Error::FailedPrecondition { .. }
+                | Error::PermissionDenied { .. }),
+            ) => {
+                let Ok(id) = RequestId::parse(&req.request_id) else {
+                    return Err(refusal);
+                };
+                let key = idempotency_key(caller, "CreateTicket", &id);
+                return match queries::earlier_call(store, &key, &hash).await? {
+                    Some(outcome) => self.created_ticket(outcome).await,
+                    None => Err(refusal),
+                };
             }
+            Err(other) => return Err(other),
         };
-
-        let mut v = Violations::default();
-        let parsed = NewTicket::parse(&req, &mut v);
-        let refused = match &parsed {
-            None => Some(Error::InvalidFields(v.clone().into_vec())),
-            Some(t) if t.on_behalf_of.is_some() => rules::may_file_on_behalf(caller).err(),
-            Some(_) => None,
-        };
-        if let Some(refusal) = refused {
-            return match earlier().await? {
-                Some(outcome) => self.created_ticket(outcome).await,
-                None => Err(refusal),
-            };
-        }
-        let t = parsed.expect("parsed");
-        let reporter = queries::check_references(store.connection(), &t, caller, &mut v).await?;
-        let refused = match (v.is_empty(), &reporter) {
-            (false, _) => Some(Error::InvalidFields(v.into_vec())),
-            (true, None) => Some(Error::FailedPrecondition {
-                reason: reason::NOT_IN_DIRECTORY,
-                message: format!(
-                    "{} is not an active employee in the directory; ask an admin to import them",
-                    caller.subject
-                ),
-            }),
-            (true, Some(_)) => None,
-        };
-        if let Some(refusal) = refused {
-            return match earlier().await? {
-                Some(outcome) => self.created_ticket(outcome).await,
-                None => Err(refusal),
-            };
-        }
-        let reporter = reporter.expect("checked");
 
         let key = idempotency_key(caller, "CreateTicket", &t.request_id);
         let (reply, outcome) = tokio::sync::oneshot::channel();
@@ -440,12 +416,39 @@ impl TicketsApi {
         self.created_ticket(outcome).await
     }
 
+    /// Every check of a new ticket: its fields, who may file for whom, the
+    /// catalogue and the directory. Writes nothing.
+    async fn check_new_ticket(
+        &self,
+        caller: &Caller,
+        req: &pb::CreateTicketRequest,
+    ) -> Result<(NewTicket, queries::Reporter), Error> {
+        let mut v = Violations::default();
+        let Some(t) = NewTicket::parse(req, &mut v) else {
+            return Err(Error::InvalidFields(v.into_vec()));
+        };
+        if t.on_behalf_of.is_some() {
+            rules::may_file_on_behalf(caller)?;
+        }
+        let reporter =
+            queries::check_references(self.ctx.store.connection(), &t, caller, &mut v).await?;
+        v.finish()?;
+        let reporter = reporter.ok_or_else(|| Error::FailedPrecondition {
+            reason: reason::NOT_IN_DIRECTORY,
+            message: format!(
+                "{} is not an active employee in the directory; ask an admin to import them",
+                caller.subject
+            ),
+        })?;
+        Ok((t, reporter))
+    }
+
     async fn created_ticket(&self, outcome: Created<ticket::Model>) -> Result<pb::Ticket, Error> {
         let db = self.ctx.store.connection();
         match outcome {
             Created::New(t) => Ok(ticket_to_pb(t, None)),
             Created::Replay(id) => {
-                let t = kerndesk_store::entity::ticket::Entity::find_by_id(id)
+                let t = ticket::Entity::find_by_id(id)
                     .one(db)
                     .await?
                     .ok_or_else(|| {
@@ -458,8 +461,6 @@ impl TicketsApi {
         }
     }
 }
-
-use sea_orm::EntityTrait as _;
 
 fn idempotency_key(caller: &Caller, operation: &'static str, id: &RequestId) -> IdempotencyKey {
     IdempotencyKey {
