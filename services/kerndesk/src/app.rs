@@ -100,6 +100,7 @@ pub fn context(config: &Config, store: Store, clock: Arc<dyn Clock>) -> anyhow::
         auth: Arc::new(auth),
         clock,
         limits: Limits::from(&config.server),
+        stopping: Arc::new(watch::channel(false).0),
     })
 }
 
@@ -112,7 +113,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let mut services = Services::default();
-    let (stop, stopped) = watch::channel(false);
+    let stopped = ctx.stopping.subscribe();
     let mut workers = Vec::new();
     for service in which {
         service.mount(ctx, &mut services);
@@ -124,11 +125,12 @@ pub async fn serve(
         services = ?services.names(),
         "serving"
     );
+    let stopping = ctx.stopping.clone();
     let result = server::serve(&config.server, listener, services, async move {
         shutdown.await;
-        // Workers finish their current batch; the transaction of a batch
-        // that is cut short rolls back and the next router takes it.
-        let _ = stop.send(true);
+        // Workers finish their current batch (a batch cut short rolls back
+        // and the next router takes it); live streams end.
+        stopping.send_replace(true);
     })
     .await;
     for worker in workers {

@@ -30,4 +30,7 @@ pub struct AppContext {
     pub auth: Arc<auth::Authenticator>,
     pub clock: Arc<dyn clock::Clock>,
     pub limits: server::Limits,
+    /// Turns true when the process shuts down: workers stop, live streams
+    /// end (clients reconnect elsewhere with their cursor).
+    pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }

@@ -243,3 +243,43 @@ async fn shutdown_turns_health_not_serving_and_the_server_exits_cleanly() {
     .expect("no hang");
     assert!(refused.is_err());
 }
+
+#[tokio::test]
+async fn shutdown_ends_live_ticket_streams_instead_of_waiting_for_them() {
+    let mut app = spawn_intake().await;
+    app.seed().await;
+    let t = app
+        .tickets_as("e1", &[Role::Employee])
+        .create_ticket(new_ticket("r", "Live volgen"))
+        .await
+        .unwrap()
+        .into_inner()
+        .ticket
+        .unwrap();
+    let mut stream = app
+        .tickets_as("e1", &[Role::Employee])
+        .watch_ticket(pb::WatchTicketRequest {
+            ticket_id: t.id,
+            after_event_id: 0,
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(
+        stream.next().await.unwrap().unwrap().event.unwrap().kind,
+        "CREATED"
+    );
+
+    let started = std::time::Instant::now();
+    let server = app.begin_shutdown().expect("running");
+    let end = tokio::time::timeout(Duration::from_secs(4), stream.next())
+        .await
+        .expect("the stream ends on shutdown");
+    assert!(end.is_none() || end.unwrap().is_err(), "no more events");
+    tokio::time::timeout(Duration::from_secs(4), server)
+        .await
+        .expect("the server does not wait out its 5 s grace period")
+        .unwrap()
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(4));
+}

@@ -68,6 +68,7 @@ impl Tickets for TicketsApi {
             .await?;
         let (tx, rx) = tokio::sync::mpsc::channel(WATCH_BATCH as usize);
         let mut waiter = self.events.subscribe();
+        let mut stopping = self.ctx.stopping.subscribe();
         let poll = std::time::Duration::from_millis(self.ctx.config.routing.poll_interval_ms);
         let (ticket_id, mut cursor) = (req.ticket_id, req.after_event_id);
         // Follows the event table from the cursor: whatever process wrote the
@@ -100,9 +101,15 @@ impl Tickets for TicketsApi {
                 if full {
                     continue;
                 }
+                if *stopping.borrow() {
+                    // Shutting down: end the stream; the client resumes
+                    // from its last event id on another replica.
+                    return;
+                }
                 tokio::select! {
                     _ = waiter.wait(poll) => {}
                     _ = tx.closed() => return,
+                    _ = stopping.changed() => {}
                 }
             }
         });
