@@ -132,3 +132,41 @@ async fn concurrent_creates_with_distinct_ids_all_land() {
     }
     assert_eq!(app.count("tickets").await, 40);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_retries_of_overlapping_request_ids_neither_fail_nor_duplicate() {
+    let app = spawn_intake().await;
+    app.seed().await;
+    // 16 clients each send the same 10 new requests at once, each client in
+    // another order: concurrent batches claim overlapping request ids that
+    // are all still in flight. (The writer claims in key order so that two
+    // such batches cannot deadlock; this test cannot force that
+    // interleaving, it checks the outcome.)
+    let calls = (0..16)
+        .flat_map(|client| (0..10).map(move |i| (client, (i * 7 + client * 3) % 10)))
+        .map(|(_, n)| {
+            let mut tickets = app.tickets_as("e1", &[Role::Employee]);
+            tokio::spawn(async move {
+                let t = tickets
+                    .create_ticket(new_ticket(&format!("retry-{n}"), &format!("Vraag {n}")))
+                    .await
+                    .expect("a retry never fails")
+                    .into_inner()
+                    .ticket
+                    .unwrap();
+                vec![(n, t.id)]
+            })
+        });
+    let mut by_request = std::collections::HashMap::new();
+    for call in futures::future::join_all(calls).await {
+        for (n, id) in call.unwrap() {
+            assert_eq!(
+                *by_request.entry(n).or_insert(id),
+                id,
+                "request {n} answered with two tickets"
+            );
+        }
+    }
+    assert_eq!(by_request.len(), 10);
+    assert_eq!(app.count("tickets").await, 10);
+}
