@@ -22,20 +22,13 @@ use kerndesk_store::idempotency::IdempotencyKey;
 use kerndesk_store::model::{EventKind, TicketStatus};
 use sea_orm::sea_query::{OnConflict, Query};
 use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Set, Statement};
-use std::sync::Arc;
-
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
 use super::queries::{Created, Reporter, earlier_call};
 use super::rules::NewTicket;
 
 /// Most tickets in one transaction (bounded by SQLite's 32766 parameters).
 pub const MAX_BATCH: usize = 64;
-
-/// Batches in flight at once on PostgreSQL: while one waits for its commit
-/// to reach the disk, the next is already being written. SQLite has one
-/// writer at a time, so one task there.
-const POSTGRES_WRITERS: usize = 4;
 
 pub struct Pending {
     pub ticket: NewTicket,
@@ -53,17 +46,13 @@ pub struct TicketWriter {
 }
 
 impl TicketWriter {
-    /// Starts the writer tasks (inside the Tokio runtime).
+    /// Starts the writer task (inside the Tokio runtime). One per process:
+    /// measured, several overlapping writers split the waiting calls into
+    /// smaller batches and lose more to extra commits than they gain
+    /// (docs/BENCHMARKS.md).
     pub fn spawn(store: Store) -> Self {
         let (queue, rx) = mpsc::channel(MAX_BATCH * 16);
-        let rx = Arc::new(Mutex::new(rx));
-        let writers = match store.backend() {
-            DbBackend::Postgres => POSTGRES_WRITERS,
-            _ => 1,
-        };
-        for _ in 0..writers {
-            tokio::spawn(run(store.clone(), rx.clone()));
-        }
+        tokio::spawn(run(store, rx));
         Self { queue }
     }
 
@@ -75,24 +64,15 @@ impl TicketWriter {
     }
 }
 
-async fn run(store: Store, rx: Arc<Mutex<mpsc::Receiver<Pending>>>) {
-    loop {
-        // Take whatever is waiting, then let the next writer take its turn
-        // while this batch is written.
-        let batch = {
-            let mut rx = rx.lock().await;
-            let Some(first) = rx.recv().await else {
-                return;
-            };
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(p) => batch.push(p),
-                    Err(_) => break,
-                }
+async fn run(store: Store, mut rx: mpsc::Receiver<Pending>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
             }
-            batch
-        };
+        }
         match write_batch(&store, &batch).await {
             Ok(inserted) => {
                 for (p, row) in batch.into_iter().zip(inserted) {
@@ -154,8 +134,9 @@ async fn write_batch(
         )
         .returning_col(record::Column::ResourceId)
         .to_owned();
-    // Claim in key order: two concurrent batches that share request ids
-    // then wait for each other in the same order, never in a cycle.
+    // Claim in key order: two concurrent batches (of two intake replicas)
+    // that share request ids then wait for each other in the same order,
+    // never in a cycle.
     let mut claims: Vec<(&Pending, &i64)> = batch.iter().zip(&ids).collect();
     claims.sort_by(|(a, _), (b, _)| {
         (&a.key.caller, a.key.operation, &a.key.request_id).cmp(&(
