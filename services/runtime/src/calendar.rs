@@ -34,12 +34,16 @@ impl BusinessCalendar {
     }
 
     fn at(&self, date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
-        // Office hours never fall in a DST gap (02:00-03:00), so `earliest`
-        // is the one answer.
-        self.tz
-            .from_local_datetime(&date.and_time(time))
-            .earliest()
-            .expect("office hours exist on every day")
+        let local = date.and_time(time);
+        // A local time in a DST gap does not exist (some zones switch at
+        // midnight): take the first hour after it that does.
+        (0..=3)
+            .find_map(|h| {
+                self.tz
+                    .from_local_datetime(&(local + Duration::hours(h)))
+                    .earliest()
+            })
+            .expect("no DST gap is longer than three hours")
             .with_timezone(&Utc)
     }
 
@@ -280,6 +284,26 @@ mod tests {
             cal.add(ams(2026, 3, 27, 16, 0), Duration::hours(2)),
             ams(2026, 3, 30, 9, 30)
         );
+    }
+
+    #[test]
+    fn a_zone_that_skips_midnight_does_not_break_the_clock() {
+        // Santiago skips 00:00-01:00 when summer time starts (6 September 2026).
+        let cal = BusinessCalendar::new(
+            chrono_tz::America::Santiago,
+            NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            NaiveTime::from_hms_opt(17, 0, 0).unwrap(),
+        );
+        let saturday = chrono_tz::America::Santiago
+            .with_ymd_and_hms(2026, 9, 5, 12, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc);
+        let monday_ten = chrono_tz::America::Santiago
+            .with_ymd_and_hms(2026, 9, 7, 10, 0, 0)
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(cal.add(saturday, Duration::hours(1)), monday_ten);
+        let _ = cal.week_start(saturday);
     }
 
     #[test]
