@@ -170,17 +170,16 @@ pub async fn upsert_applications(
         if old.is_none() {
             counts.created += 1;
         } else if changed {
-            if old.is_some() {
-                // Children changed: the application's update time says so.
-                application::Entity::update_many()
-                    .col_expr(
-                        application::Column::UpdatedAt,
-                        sea_orm::sea_query::Expr::value(now),
-                    )
-                    .filter(application::Column::Code.eq(app.code.clone()))
-                    .exec(&txn)
-                    .await?;
-            }
+            // Its modules or topics may be what changed: the application's
+            // update time says so either way.
+            application::Entity::update_many()
+                .col_expr(
+                    application::Column::UpdatedAt,
+                    sea_orm::sea_query::Expr::value(now),
+                )
+                .filter(application::Column::Code.eq(app.code.clone()))
+                .exec(&txn)
+                .await?;
             counts.updated += 1;
         } else {
             counts.unchanged += 1;
