@@ -373,8 +373,8 @@ impl TicketsApi {
             request_id: String::new(),
             ..req.clone()
         });
-        let (t, reporter) = match self.check_new_ticket(caller, &req).await {
-            Ok(checked) => checked,
+        let outcome = match self.write_new_ticket(caller, &req, &hash).await {
+            Ok(outcome) => outcome,
             // A refused request may be the retry of one that succeeded before
             // the catalogue changed: it gets its ticket. The happy path needs
             // no look-up: the idempotency record written with the ticket
@@ -395,23 +395,6 @@ impl TicketsApi {
             }
             Err(other) => return Err(other),
         };
-
-        let key = idempotency_key(caller, "CreateTicket", &t.request_id);
-        let (reply, outcome) = tokio::sync::oneshot::channel();
-        self.writer
-            .create(Pending {
-                ticket: t,
-                reporter,
-                created_by: caller.subject.clone(),
-                key,
-                hash,
-                now: self.ctx.clock.now(),
-                reply,
-            })
-            .await?;
-        let outcome = outcome
-            .await
-            .map_err(|_| Error::Unavailable("the ticket writer stopped".into()))??;
         if let Created::New(row) = &outcome {
             tracing::info!(
                 ticket = row.id,
@@ -423,13 +406,15 @@ impl TicketsApi {
         self.created_ticket(outcome).await
     }
 
-    /// Every check of a new ticket: its fields, who may file for whom, the
-    /// catalogue and the directory. Writes nothing.
-    async fn check_new_ticket(
+    /// Checks the fields and who may file for whom, then hands the ticket to
+    /// the writer, which checks the catalogue and the directory for its
+    /// whole batch and writes it.
+    async fn write_new_ticket(
         &self,
         caller: &Caller,
         req: &pb::CreateTicketRequest,
-    ) -> Result<(NewTicket, queries::Reporter), Error> {
+        hash: &str,
+    ) -> Result<Created<ticket::Model>, Error> {
         let mut v = Violations::default();
         let Some(t) = NewTicket::parse(req, &mut v) else {
             return Err(Error::InvalidFields(v.into_vec()));
@@ -437,17 +422,25 @@ impl TicketsApi {
         if t.on_behalf_of.is_some() {
             rules::may_file_on_behalf(caller)?;
         }
-        let reporter =
-            queries::check_references(self.ctx.store.connection(), &t, caller, &mut v).await?;
-        v.finish()?;
-        let reporter = reporter.ok_or_else(|| Error::FailedPrecondition {
-            reason: reason::NOT_IN_DIRECTORY,
-            message: format!(
-                "{} is not an active employee in the directory; ask an admin to import them",
-                caller.subject
-            ),
-        })?;
-        Ok((t, reporter))
+        let key = idempotency_key(caller, "CreateTicket", &t.request_id);
+        let (reply, outcome) = tokio::sync::oneshot::channel();
+        self.writer
+            .create(Pending {
+                reporter: t
+                    .on_behalf_of
+                    .clone()
+                    .unwrap_or_else(|| caller.subject.clone()),
+                ticket: t,
+                created_by: caller.subject.clone(),
+                key,
+                hash: hash.to_owned(),
+                now: self.ctx.clock.now(),
+                reply,
+            })
+            .await?;
+        outcome
+            .await
+            .map_err(|_| Error::Unavailable("the ticket writer stopped".into()))?
     }
 
     async fn created_ticket(&self, outcome: Created<ticket::Model>) -> Result<pb::Ticket, Error> {

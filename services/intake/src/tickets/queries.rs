@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use kerndesk_proto::reason;
+use kerndesk_runtime::Error;
 use kerndesk_runtime::auth::Caller;
 use kerndesk_runtime::calendar::Sla;
-use kerndesk_runtime::{Error, Violations};
 use kerndesk_store::Store;
 use kerndesk_store::entity::{comment, rating, ticket};
 use kerndesk_store::events::{self, NewEvent};
@@ -17,85 +17,13 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
 };
 
-use super::rules::{self, NewTicket, Visibility};
+use super::rules::{self, Visibility};
 
 /// Who a new ticket is for, as the directory knows them.
 #[derive(Debug, Clone)]
 pub struct Reporter {
     pub id: String,
     pub department: String,
-}
-
-/// Checks what the ticket refers to against the catalogue and the directory,
-/// adding to `v`, in one round trip. Returns the reporter when they are an
-/// active employee.
-pub async fn check_references<C: ConnectionTrait>(
-    db: &C,
-    t: &NewTicket,
-    caller: &Caller,
-    v: &mut Violations,
-) -> Result<Option<Reporter>, Error> {
-    let reporter_id = t.on_behalf_of.as_deref().unwrap_or(&caller.subject);
-    let backend = db.get_database_backend();
-    let p = |n: usize| match backend {
-        sea_orm::DbBackend::Postgres => format!("${n}"),
-        _ => format!("?{n}"),
-    };
-    let sql = format!(
-        "SELECT \
-           (SELECT active FROM applications WHERE code = {a}) AS app_active, \
-           (SELECT active FROM application_modules WHERE application = {a} AND code = {m}) AS module_active, \
-           (SELECT active FROM application_topics WHERE application = {a} AND code = {t}) AS topic_active, \
-           (SELECT department FROM employees WHERE id = {e} AND active = {yes}) AS department",
-        a = p(1),
-        m = p(2),
-        t = p(3),
-        e = p(4),
-        yes = p(5),
-    );
-    let row = db
-        .query_one_raw(sea_orm::Statement::from_sql_and_values(
-            backend,
-            sql,
-            [
-                t.application.clone().into(),
-                t.module.clone().unwrap_or_default().into(),
-                t.topic.clone().unwrap_or_default().into(),
-                reporter_id.to_owned().into(),
-                true.into(),
-            ],
-        ))
-        .await?
-        .ok_or_else(|| Error::Internal("reference check returned no row".into()))?;
-    let flag = |column: &str| -> Result<bool, Error> {
-        Ok(row
-            .try_get::<Option<bool>>("", column)
-            .map_err(|e| Error::Internal(e.to_string()))?
-            .unwrap_or(false))
-    };
-    if !flag("app_active")? {
-        v.add("application", "no active application with this code");
-    } else {
-        if t.module.is_some() && !flag("module_active")? {
-            v.add(
-                "module",
-                format!("not an active module of {}", t.application),
-            );
-        }
-        if t.topic.is_some() && !flag("topic_active")? {
-            v.add("topic", format!("not an active topic of {}", t.application));
-        }
-    }
-    let department: Option<String> = row
-        .try_get("", "department")
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    if department.is_none() && t.on_behalf_of.is_some() {
-        v.add("on_behalf_of", "no active employee with this id");
-    }
-    Ok(department.map(|department| Reporter {
-        id: reporter_id.to_owned(),
-        department,
-    }))
 }
 
 /// What a create call with a request id came to.

@@ -73,7 +73,7 @@ pub fn is_employee_id(text: &str) -> bool {
 
 /// A ticket as filed, after every check that needs no database. The
 /// catalogue and the directory are checked against the database next
-/// ([`super::queries::check_references`]).
+/// (by the ticket writer, for its whole batch: [`super::writer`]).
 #[derive(Debug, Clone)]
 pub struct NewTicket {
     pub request_id: RequestId,

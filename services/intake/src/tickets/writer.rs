@@ -5,23 +5,28 @@
 //! that NOTIFY, so per-ticket transactions cap intake near one ticket per
 //! fsync (docs/BENCHMARKS.md). A lone call is a batch of one: no added wait.
 //!
-//! Per batch: allocate ticket ids; insert the idempotency records with
+//! Per batch: check every ticket's catalogue and directory references (one
+//! query per table); allocate ticket ids for the valid ones; insert the idempotency records with
 //! `ON CONFLICT DO NOTHING RETURNING resource_id` (a request id that exists,
 //! or appears twice in the batch, is not inserted); insert the tickets and
 //! their CREATED events for exactly the records that were; notify; commit.
 //! Callers whose record was not inserted get the earlier call's ticket (or
 //! REQUEST_ID_REUSED) after the commit.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, SubsecRound, Utc};
-use kerndesk_runtime::Error;
+use kerndesk_proto::reason;
+use kerndesk_runtime::{Error, Violations};
 use kerndesk_store::Store;
-use kerndesk_store::entity::{idempotency_record as record, ticket, ticket_event};
+use kerndesk_store::entity::{
+    application, application_module, application_topic, employee, idempotency_record as record,
+    ticket, ticket_event,
+};
 use kerndesk_store::idempotency::IdempotencyKey;
 use kerndesk_store::model::{EventKind, TicketStatus};
 use sea_orm::sea_query::{OnConflict, Query};
-use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Set, Statement};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set, Statement};
 use tokio::sync::{mpsc, oneshot};
 
 use super::queries::{Created, Reporter, earlier_call};
@@ -32,7 +37,8 @@ pub const MAX_BATCH: usize = 64;
 
 pub struct Pending {
     pub ticket: NewTicket,
-    pub reporter: Reporter,
+    /// The employee the ticket is for: the caller, or `on_behalf_of`.
+    pub reporter: String,
     pub created_by: String,
     pub key: IdempotencyKey,
     pub hash: String,
@@ -74,11 +80,12 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Pending>) {
             }
         }
         match write_batch(&store, &batch).await {
-            Ok(inserted) => {
-                for (p, row) in batch.into_iter().zip(inserted) {
-                    let outcome = match row {
-                        Some(row) => Ok(Created::New(row)),
-                        None => earlier_call(&store, &p.key, &p.hash).await.and_then(|e| {
+            Ok(results) => {
+                for (p, result) in batch.into_iter().zip(results) {
+                    let outcome = match result {
+                        Err(refusal) => Err(refusal),
+                        Ok(Some(row)) => Ok(Created::New(row)),
+                        Ok(None) => earlier_call(&store, &p.key, &p.hash).await.and_then(|e| {
                             e.ok_or_else(|| {
                                 Error::Internal(
                                     "idempotency record vanished after a conflict".into(),
@@ -104,14 +111,122 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Pending>) {
     }
 }
 
-/// Writes the batch in one transaction; per entry the ticket it created, or
-/// `None` when its request id was taken.
+/// Checks what each ticket refers to, with one query per table for the
+/// whole batch: the application, module and topic must be active in the
+/// catalogue, the reporter an active employee.
+async fn check_references<C: ConnectionTrait>(
+    db: &C,
+    batch: &[Pending],
+) -> Result<Vec<Result<Reporter, Error>>, Error> {
+    let apps: Vec<String> = batch
+        .iter()
+        .map(|p| p.ticket.application.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let active_apps: HashSet<String> = application::Entity::find()
+        .filter(application::Column::Code.is_in(apps.clone()))
+        .filter(application::Column::Active.eq(true))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|a| a.code)
+        .collect();
+    let modules: HashSet<(String, String)> = application_module::Entity::find()
+        .filter(application_module::Column::Application.is_in(apps.clone()))
+        .filter(application_module::Column::Active.eq(true))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| (m.application, m.code))
+        .collect();
+    let topics: HashSet<(String, String)> = application_topic::Entity::find()
+        .filter(application_topic::Column::Application.is_in(apps))
+        .filter(application_topic::Column::Active.eq(true))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| (t.application, t.code))
+        .collect();
+    let people: Vec<String> = batch
+        .iter()
+        .map(|p| p.reporter.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let departments: HashMap<String, String> = employee::Entity::find()
+        .filter(employee::Column::Id.is_in(people))
+        .filter(employee::Column::Active.eq(true))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, e.department))
+        .collect();
+
+    Ok(batch
+        .iter()
+        .map(|p| {
+            let t = &p.ticket;
+            let mut v = Violations::default();
+            if !active_apps.contains(&t.application) {
+                v.add("application", "no active application with this code");
+            } else {
+                let known = |set: &HashSet<(String, String)>, code: &String| {
+                    set.contains(&(t.application.clone(), code.clone()))
+                };
+                if let Some(module) = &t.module {
+                    v.check(
+                        known(&modules, module),
+                        "module",
+                        format!("not an active module of {}", t.application),
+                    );
+                }
+                if let Some(topic) = &t.topic {
+                    v.check(
+                        known(&topics, topic),
+                        "topic",
+                        format!("not an active topic of {}", t.application),
+                    );
+                }
+            }
+            let department = departments.get(&p.reporter);
+            if department.is_none() && t.on_behalf_of.is_some() {
+                v.add("on_behalf_of", "no active employee with this id");
+            }
+            v.finish()?;
+            let department = department.ok_or_else(|| Error::FailedPrecondition {
+                reason: reason::NOT_IN_DIRECTORY,
+                message: format!(
+                    "{} is not an active employee in the directory; ask an admin to import them",
+                    p.reporter
+                ),
+            })?;
+            Ok(Reporter {
+                id: p.reporter.clone(),
+                department: department.clone(),
+            })
+        })
+        .collect())
+}
+
+/// Writes the batch in one transaction; per entry the ticket it created,
+/// `None` when its request id was taken, or why it was refused.
 async fn write_batch(
     store: &Store,
     batch: &[Pending],
-) -> Result<Vec<Option<ticket::Model>>, Error> {
+) -> Result<Vec<Result<Option<ticket::Model>, Error>>, Error> {
     let txn = store.begin_write().await?;
-    let ids = allocate_ids(&txn, batch.len()).await?;
+    let checked = check_references(&txn, batch).await?;
+    let valid: Vec<(&Pending, &Reporter)> = batch
+        .iter()
+        .zip(&checked)
+        .filter_map(|(p, c)| c.as_ref().ok().map(|r| (p, r)))
+        .collect();
+    if valid.is_empty() {
+        sea_orm::TransactionSession::rollback(txn).await?;
+        return Ok(checked.into_iter().map(|c| c.map(|_| None)).collect());
+    }
+    let ids = allocate_ids(&txn, valid.len()).await?;
 
     let mut claim = Query::insert()
         .into_table(record::Entity)
@@ -137,7 +252,7 @@ async fn write_batch(
     // Claim in key order: two concurrent batches (of two intake replicas)
     // that share request ids then wait for each other in the same order,
     // never in a cycle.
-    let mut claims: Vec<(&Pending, &i64)> = batch.iter().zip(&ids).collect();
+    let mut claims: Vec<(&Pending, &i64)> = valid.iter().map(|(p, _)| *p).zip(&ids).collect();
     claims.sort_by(|(a, _), (b, _)| {
         (&a.key.caller, a.key.operation, &a.key.request_id).cmp(&(
             &b.key.caller,
@@ -162,10 +277,13 @@ async fn write_batch(
         .map(|row| row.try_get::<i64>("", "resource_id"))
         .collect::<Result<_, _>>()?;
 
-    let rows: Vec<Option<ticket::Model>> = batch
+    let mut rows: Vec<Option<ticket::Model>> = valid
         .iter()
         .zip(&ids)
-        .map(|(p, id)| claimed.contains(id).then(|| new_row(p, *id)))
+        .map(|((p, reporter), id)| claimed.contains(id).then(|| new_row(p, reporter, *id)))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
         .collect();
     let written: Vec<&ticket::Model> = rows.iter().flatten().collect();
     if !written.is_empty() {
@@ -202,7 +320,11 @@ async fn write_batch(
         .await?;
     }
     sea_orm::TransactionSession::commit(txn).await?;
-    Ok(rows)
+    // Back in batch order: each valid entry takes the next row.
+    Ok(checked
+        .into_iter()
+        .map(|c| c.map(|_| rows.pop().expect("one row per valid entry")))
+        .collect())
 }
 
 /// `n` new ticket ids, increasing. PostgreSQL: from the id sequence. SQLite:
@@ -237,7 +359,7 @@ async fn allocate_ids<C: ConnectionTrait>(db: &C, n: usize) -> Result<Vec<i64>, 
     Ok((1..=n as i64).map(|i| last + i).collect())
 }
 
-fn new_row(p: &Pending, id: i64) -> ticket::Model {
+fn new_row(p: &Pending, reporter: &Reporter, id: i64) -> ticket::Model {
     let t = &p.ticket;
     // The databases keep microseconds: answer with what a later read returns.
     let now = p.now.trunc_subsecs(6);
@@ -254,9 +376,9 @@ fn new_row(p: &Pending, id: i64) -> ticket::Model {
         priority: t.priority.as_str().to_owned(),
         channel: t.channel.as_str().to_owned(),
         status: TicketStatus::New.as_str().to_owned(),
-        reporter: p.reporter.id.clone(),
+        reporter: reporter.id.clone(),
         created_by: p.created_by.clone(),
-        department: p.reporter.department.clone(),
+        department: reporter.department.clone(),
         assignee: None,
         version: 1,
         created_at: now,
