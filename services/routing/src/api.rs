@@ -249,7 +249,7 @@ impl KeyUserRegister for RoutingApi {
         let req = request.into_inner();
         let size = paging::page_size(req.page_size, 100, 500)?;
         let filters = format!("{}|{}", req.application, req.employee);
-        let after = parse_cursor(paging::decode(&req.page_token, &filters)?)?;
+        let after = paging::decode_id(&req.page_token, &filters)?;
         let mut query = assignment::Entity::find();
         if !req.application.is_empty() {
             query = query.filter(assignment::Column::Application.eq(req.application.clone()));
@@ -266,7 +266,7 @@ impl KeyUserRegister for RoutingApi {
             .all(self.ctx.store.connection())
             .await
             .map_err(Error::from)?;
-        let next_page_token = next_token(&mut rows, size, |a| a.id, &filters);
+        let next_page_token = paging::next_page(&mut rows, size, |a| a.id, &filters);
         Ok(Response::new(pb::ListAssignmentsResponse {
             assignments: rows.into_iter().map(assignment_to_pb).collect(),
             next_page_token,
@@ -406,7 +406,7 @@ impl KeyUserRegister for RoutingApi {
             caller.subject.clone()
         };
         let size = paging::page_size(req.page_size, 100, 500)?;
-        let after = parse_cursor(paging::decode(&req.page_token, &employee)?)?;
+        let after = paging::decode_id(&req.page_token, &employee)?;
         let mut query = absence::Entity::find();
         if !employee.is_empty() {
             query = query.filter(absence::Column::Employee.eq(employee.clone()));
@@ -420,7 +420,7 @@ impl KeyUserRegister for RoutingApi {
             .all(self.ctx.store.connection())
             .await
             .map_err(Error::from)?;
-        let next_page_token = next_token(&mut rows, size, |a| a.id, &employee);
+        let next_page_token = paging::next_page(&mut rows, size, |a| a.id, &employee);
         Ok(Response::new(pb::ListAbsencesResponse {
             absences: rows.into_iter().map(absence_to_pb).collect(),
             next_page_token,
@@ -449,24 +449,6 @@ impl KeyUserRegister for RoutingApi {
             .await
             .map_err(Error::from)?;
         Ok(Response::new(pb::RemoveAbsenceResponse {}))
-    }
-}
-
-fn parse_cursor(after: Option<String>) -> Result<Option<i64>, Error> {
-    after
-        .map(|a| {
-            a.parse::<i64>()
-                .map_err(|_| Error::InvalidPageToken("not a token this service issued".into()))
-        })
-        .transpose()
-}
-
-fn next_token<T>(rows: &mut Vec<T>, size: u64, key: impl Fn(&T) -> i64, filters: &str) -> String {
-    if rows.len() as u64 > size {
-        rows.truncate(size as usize);
-        paging::encode(&key(rows.last().expect("not empty")).to_string(), filters)
-    } else {
-        String::new()
     }
 }
 
@@ -585,7 +567,7 @@ impl KeyUserDesk for RoutingApi {
         caller.require_any(&[Role::KeyUser])?;
         let req = request.into_inner();
         let size = paging::page_size(req.page_size, 50, 500)?;
-        let after = parse_cursor(paging::decode(&req.page_token, &caller.subject)?)?;
+        let after = paging::decode_id(&req.page_token, &caller.subject)?;
         let mut query = ticket::Entity::find()
             .filter(ticket::Column::Assignee.eq(caller.subject.clone()))
             .filter(ticket::Column::Status.is_in([
@@ -601,7 +583,7 @@ impl KeyUserDesk for RoutingApi {
             .all(self.ctx.store.connection())
             .await
             .map_err(Error::from)?;
-        let next_page_token = next_token(&mut rows, size, |t| t.id, &caller.subject);
+        let next_page_token = paging::next_page(&mut rows, size, |t| t.id, &caller.subject);
         Ok(Response::new(pb::ListMyQueueResponse {
             tickets: rows.into_iter().map(desk_ticket).collect(),
             next_page_token,
@@ -972,7 +954,7 @@ impl SupplierDesk for RoutingApi {
         let req = request.into_inner();
         let size = paging::page_size(req.page_size, 50, 500)?;
         let filters = format!("{}|{}", req.application, req.unacknowledged_only);
-        let after = parse_cursor(paging::decode(&req.page_token, &filters)?)?;
+        let after = paging::decode_id(&req.page_token, &filters)?;
         let mut query = ticket::Entity::find()
             .filter(ticket::Column::Status.eq(TicketStatus::WithSupplier.as_str()));
         if !req.application.is_empty() {
@@ -990,7 +972,7 @@ impl SupplierDesk for RoutingApi {
             .all(self.ctx.store.connection())
             .await
             .map_err(Error::from)?;
-        let next_page_token = next_token(&mut rows, size, |t| t.id, &filters);
+        let next_page_token = paging::next_page(&mut rows, size, |t| t.id, &filters);
         Ok(Response::new(pb::ListEscalationsResponse {
             tickets: rows.into_iter().map(desk_ticket).collect(),
             next_page_token,

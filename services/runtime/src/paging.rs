@@ -59,6 +59,36 @@ pub fn decode(token: &str, filters: &str) -> Result<Option<String>, Error> {
     Ok(Some(token.after))
 }
 
+/// [`decode`] for cursors that are row ids.
+pub fn decode_id(token: &str, filters: &str) -> Result<Option<i64>, Error> {
+    decode(token, filters)?
+        .map(|after| {
+            after
+                .parse::<i64>()
+                .map_err(|_| Error::InvalidPageToken("not a token this service issued".into()))
+        })
+        .transpose()
+}
+
+/// Cuts a `size + 1` fetch to `size` rows and returns the token for the next
+/// page (empty on the last one), keyed on the last row's `key`.
+pub fn next_page<T, K: ToString>(
+    rows: &mut Vec<T>,
+    size: u64,
+    key: impl Fn(&T) -> K,
+    filters: &str,
+) -> String {
+    if rows.len() as u64 > size {
+        rows.truncate(size as usize);
+        encode(
+            &key(rows.last().expect("page is not empty")).to_string(),
+            filters,
+        )
+    } else {
+        String::new()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -76,6 +106,17 @@ mod tests {
             Err(Error::InvalidPageToken(_))
         ));
         assert_eq!(decode("", "x").unwrap(), None);
+    }
+
+    #[test]
+    fn next_page_cuts_the_extra_row_and_points_past_the_last() {
+        let mut rows = vec![10, 9, 8];
+        let token = next_page(&mut rows, 2, |r| *r, "f");
+        assert_eq!(rows, [10, 9]);
+        assert_eq!(decode_id(&token, "f").unwrap(), Some(9));
+        let mut last = vec![7];
+        assert_eq!(next_page(&mut last, 2, |r| *r, "f"), "");
+        assert!(decode_id(&encode("x", "f"), "f").is_err());
     }
 
     #[test]

@@ -142,7 +142,7 @@ impl Directory for DirectoryApi {
             size + 1,
         )
         .await?;
-        let next_page_token = next_token(&mut apps, size, |a| &a.code, &filters);
+        let next_page_token = paging::next_page(&mut apps, size, |a| a.code.clone(), &filters);
         Ok(Response::new(pb::ListApplicationsResponse {
             applications: apps,
             next_page_token,
@@ -166,25 +166,10 @@ impl Directory for DirectoryApi {
                     name: d.name,
                 })
                 .collect();
-        let next_page_token = next_token(&mut departments, size, |d| &d.code, "");
+        let next_page_token = paging::next_page(&mut departments, size, |d| d.code.clone(), "");
         Ok(Response::new(pb::ListDepartmentsResponse {
             departments,
             next_page_token,
         }))
-    }
-}
-
-/// Cuts a `size + 1` fetch to `size` and returns the token for the rest.
-fn next_token<T>(
-    rows: &mut Vec<T>,
-    size: u64,
-    key: impl Fn(&T) -> &String,
-    filters: &str,
-) -> String {
-    if rows.len() as u64 > size {
-        rows.truncate(size as usize);
-        paging::encode(key(rows.last().expect("page is not empty")), filters)
-    } else {
-        String::new()
     }
 }

@@ -228,24 +228,11 @@ impl Tickets for TicketsApi {
         let req = request.into_inner();
         let (filter, fingerprint) = parse_list_filter(&req, &caller)?;
         let size = paging::page_size(req.page_size, 50, 500)?;
-        let before = paging::decode(&req.page_token, &fingerprint)?
-            .map(|id| {
-                id.parse::<i64>()
-                    .map_err(|_| Error::InvalidPageToken("not a token this service issued".into()))
-            })
-            .transpose()?;
+        let before = paging::decode_id(&req.page_token, &fingerprint)?;
         let db = self.ctx.store.connection();
         let mut rows =
             queries::list_tickets(db, &Visibility::of(&caller), &filter, before, size + 1).await?;
-        let next_page_token = if rows.len() as u64 > size {
-            rows.truncate(size as usize);
-            paging::encode(
-                &rows.last().expect("page is not empty").id.to_string(),
-                &fingerprint,
-            )
-        } else {
-            String::new()
-        };
+        let next_page_token = paging::next_page(&mut rows, size, |t| t.id, &fingerprint);
         let mut ratings: HashMap<i64, rating::Model> =
             queries::ratings_of(db, rows.iter().map(|t| t.id).collect())
                 .await?
